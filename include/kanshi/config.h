@@ -1,0 +1,99 @@
+/*
+ * config.h — the sensor's configuration file.
+ *
+ * The file is YAML (the format Suricata operators already keep their vars
+ * in), read with libyaml into a flat list of dotted keys
+ * ("geoip.country", "vars.address-groups.HOME_NET") and then checked against
+ * one declarative table of known keys with type, range and default
+ * (sensor/config.c).  An unknown key, a wrong type or an out-of-range value is
+ * an error naming the file, line and key.
+ *
+ * Example:
+ *
+ *   sensor-id: tokyo-gw-01
+ *   user: kanshi
+ *   vars:
+ *     address-groups:
+ *       HOME_NET: "[10.0.0.0/8,192.168.0.0/16]"
+ *       EXTERNAL_NET: "!$HOME_NET"
+ *     port-groups:
+ *       HTTP_PORTS: "[80,8080]"
+ *   geoip:
+ *     country: /var/lib/kanshi/GeoLite2-Country.mmdb
+ *     asn: /var/lib/kanshi/GeoLite2-ASN.mmdb
+ *   output:
+ *     eve: /var/log/kanshi/eve.json
+ *   rules:
+ *     - /etc/kanshi/rules
+ *   flow:
+ *     memcap: 64mb
+ */
+#ifndef KANSHI_CONFIG_H
+#define KANSHI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rule_vars;
+
+struct config_var {
+    char *name, *value;
+};
+
+struct sensor_config {
+    char *path; /* file it was read from, NULL for defaults only */
+
+    char *sensor_id;       /* default: the host name */
+    char *user;            /* user to drop to after opening capture; NULL: stay */
+    char *ruleset_version; /* label put in alerts; default "local" */
+
+    /* vars.address-groups.* and vars.port-groups.*, in file order. */
+    struct config_var *addr_vars;
+    size_t naddr_vars;
+    struct config_var *port_vars;
+    size_t nport_vars;
+
+    char *geoip_country; /* path or NULL */
+    char *geoip_asn;     /* path or NULL */
+
+    char *eve_path; /* output.eve; NULL: not set (the command line decides) */
+    char *classification; /* path to classification.config or NULL */
+    char **rule_paths;  /* rules: list of files/dirs */
+    size_t nrule_paths;
+
+    /* Flow table. */
+    uint64_t flow_memcap;         /* bytes, default 64 MiB */
+    uint32_t flow_hash_size;      /* buckets, default 65536 */
+    uint32_t flow_timeout_new;    /* seconds, default 30 */
+    uint32_t flow_timeout_est;    /* default 300 */
+    uint32_t flow_timeout_closed; /* default 0 */
+    uint32_t flow_timeout_udp_est; /* default 300 */
+    uint32_t flow_timeout_icmp_est; /* default 300 */
+
+    /* Capture. */
+    uint32_t snaplen;     /* default 65535 */
+    uint32_t buffer_size; /* libpcap buffer bytes, default 32 MiB */
+    bool promisc;         /* default true */
+};
+
+/* Fills *cfg with every default.  0 or -ENOMEM. */
+int config_defaults(struct sensor_config *cfg);
+
+/*
+ * Reads a YAML config file over the defaults already in *cfg.  On error
+ * returns KANSHI_EPARSE (or -errno when the file cannot be read) and writes
+ * "FILE:LINE: KEY: what is wrong" into err; *cfg is then left in a state that
+ * config_fini() can free.
+ */
+int config_load(struct sensor_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Copies the config's vars into v (address and port groups).  0 or -ENOMEM. */
+int config_apply_vars(const struct sensor_config *cfg, struct rule_vars *v);
+
+void config_fini(struct sensor_config *cfg);
+
+/* Parses a size with an optional unit: "64mb", "1gb", "512kb", "100". */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * detect.h — the detection engine: a loaded ruleset compiled for matching.
+ *
+ * detect_engine_create() groups the rules by protocol class and builds one
+ * Hyperscan block-mode database per group from the rules' fast patterns.
+ * A packet is scanned once with its group's database; every rule whose fast
+ * pattern was seen, plus the group's rules that have no fast pattern, is
+ * then verified in full (header, flow, every content with its modifiers).
+ *
+ * Threads: a struct detect_engine is immutable after creation and shared by
+ * all workers.  Each worker creates its own struct detect_thread (Hyperscan
+ * scratch and candidate buffers) and passes it to every call.
+ *
+ * The engine keeps pointers into the ruleset: the ruleset must outlive it.
+ */
+#ifndef KANSHI_DETECT_H
+#define KANSHI_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kanshi/packet.h"
+
+struct ruleset;
+struct rule;
+struct detect_engine;
+struct detect_thread;
+
+struct detect_info {
+    size_t rules;          /* rules in the engine */
+    size_t groups;         /* non-empty protocol groups */
+    size_t patterns;       /* distinct fast patterns over all groups */
+    size_t no_fast_pattern; /* rules verified on every packet of their group */
+    size_t db_bytes;       /* Hyperscan database bytes, all groups */
+    uint64_t compile_usec; /* time spent compiling */
+};
+
+/* Builds the engine.  Returns 0, -ENOMEM, or KANSHI_EHS with Hyperscan's
+ * message in err. */
+int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, char *err,
+                         size_t errlen);
+void detect_engine_destroy(struct detect_engine *de);
+const struct detect_info *detect_engine_info(const struct detect_engine *de);
+
+int detect_thread_create(struct detect_thread **out, const struct detect_engine *de);
+void detect_thread_destroy(struct detect_thread *dt);
+
+/* Called for each rule that matched.  Rules of one packet are reported in
+ * ruleset order. */
+typedef void (*detect_alert_fn)(void *arg, const struct packet *p, const struct rule *r);
+
+/* Runs detection over one decoded packet (p->flow and p->dir set by the
+ * flow table when there is a flow).  Returns the number of rules that
+ * matched. */
+int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
+                  const struct packet *p, detect_alert_fn fn, void *arg);
+
+/* Verifies the payload tests of r over buf (exported for unit tests and
+ * kanshi-sig).  Returns 1 on match, 0 otherwise. */
+int detect_match_payload(const struct rule *r, const uint8_t *buf, size_t len);
+
+#endif

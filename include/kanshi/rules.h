@@ -1,0 +1,273 @@
+/*
+ * rules.h — the parsed form of Suricata/Snort-compatible rules.
+ *
+ * signatures/ owns the rule language: rule_parse.c turns rule text into
+ * struct rule, rule_addr.c parses address and port expressions into
+ * normalised sets.  The sensor's detection engine (sensor/detect.c) and
+ * kanshi-sig consume struct rule; nothing else builds one.
+ *
+ * Ownership: a struct ruleset owns its rules and everything they point to;
+ * ruleset_destroy() frees it all.  A ruleset is immutable once loaded and may
+ * then be read by any number of threads.
+ *
+ * Errors: loading never stops at a bad rule.  Each rule that cannot be
+ * loaded is reported through the ruleset's error callback as
+ * "FILE:LINE: KEYWORD: reason" and counted; the good rules load.
+ */
+#ifndef KANSHI_RULES_H
+#define KANSHI_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kanshi/packet.h"
+
+enum rule_action { RULE_ACTION_ALERT, RULE_ACTION_PASS, RULE_ACTION_DROP, RULE_ACTION_REJECT };
+
+enum rule_proto {
+    RULE_PROTO_IP, /* any IP packet */
+    RULE_PROTO_TCP,
+    RULE_PROTO_UDP,
+    RULE_PROTO_ICMP, /* ICMPv4 and ICMPv6, as Suricata's "icmp" */
+    RULE_PROTO_ICMPV6,
+    RULE_PROTO_TCP_PKT,    /* tcp, packets only */
+    RULE_PROTO_TCP_STREAM, /* tcp, reassembled stream only */
+};
+
+/* Normalised address set: sorted, disjoint, inclusive ranges per family.
+ * "any" is the full range of both families. */
+struct addr_range4 {
+    uint32_t lo, hi; /* host byte order */
+};
+struct addr_range6 {
+    uint8_t lo[16], hi[16]; /* network byte order, compared with memcmp */
+};
+struct addr_set {
+    struct addr_range4 *v4;
+    size_t n4;
+    struct addr_range6 *v6;
+    size_t n6;
+    bool any; /* true when the set is every address (fast path) */
+};
+
+/* Normalised port set: sorted, disjoint, inclusive ranges. */
+struct port_range {
+    uint16_t lo, hi;
+};
+struct port_set {
+    struct port_range *r;
+    size_t n;
+    bool any;
+};
+
+bool addr_set_match(const struct addr_set *s, const struct kanshi_addr *a);
+bool port_set_match(const struct port_set *s, uint16_t port);
+
+/* Named address and port groups ($HOME_NET, $HTTP_PORTS, ...). */
+struct rule_vars;
+
+/* Creates an empty variable table.  0 or -ENOMEM. */
+int rule_vars_create(struct rule_vars **out);
+void rule_vars_destroy(struct rule_vars *v);
+/* Defines or replaces an address group (name without '$'), e.g.
+ * ("HOME_NET", "[10.0.0.0/8,192.168.0.0/16]").  The value may reference other
+ * vars; it is resolved when used, so the order of definition does not matter.
+ * 0 or -ENOMEM. */
+int rule_vars_set_address(struct rule_vars *v, const char *name, const char *value);
+int rule_vars_set_port(struct rule_vars *v, const char *name, const char *value);
+/* Fills in Suricata's default groups for every name not already set. */
+int rule_vars_set_defaults(struct rule_vars *v);
+
+/* Parses an address expression ("any", "1.2.3.4", "10.0.0.0/8", "[a,!b]",
+ * "$HOME_NET", "!$HOME_NET", IPv6 forms, "1.2.3.4-1.2.3.9" ranges) into *out.
+ * Returns 0, or KANSHI_EPARSE with a message in err (unknown var, bad
+ * address, bad CIDR, unbalanced brackets, empty set, var loop). */
+int addr_set_parse(struct addr_set *out, const char *expr, const struct rule_vars *vars,
+                   char *err, size_t errlen);
+/* Port expressions: "any", "80", "1024:", ":1023", "1024:65535", "[80,443]",
+ * "!80", "$HTTP_PORTS", nested lists. */
+int port_set_parse(struct port_set *out, const char *expr, const struct rule_vars *vars,
+                   char *err, size_t errlen);
+void addr_set_fini(struct addr_set *s);
+void port_set_fini(struct port_set *s);
+
+/* A numeric test as Suricata's generic uint keywords accept it:
+ * "N", "<N", ">N", "<=N", ">=N", "!N", "N-M" and "N<>M" (both exclusive). */
+enum rule_num_op {
+    NUM_EQ,
+    NUM_NE,
+    NUM_LT,
+    NUM_LE,
+    NUM_GT,
+    NUM_GE,
+    NUM_RANGE, /* a < x < b */
+};
+struct rule_num {
+    enum rule_num_op op;
+    uint64_t a, b;
+};
+bool rule_num_match(const struct rule_num *n, uint64_t x);
+
+/* Which buffer a payload match inspects.  App-layer buffers join later. */
+enum rule_buffer {
+    RULE_BUF_PAYLOAD, /* packet payload, or reassembled stream for tcp */
+};
+
+enum {
+    CONTENT_NOCASE = 1u << 0,
+    CONTENT_NEGATED = 1u << 1,
+    CONTENT_FAST_PATTERN = 1u << 2,      /* fast_pattern given */
+    CONTENT_FAST_PATTERN_ONLY = 1u << 3, /* fast_pattern:only */
+    CONTENT_FAST_PATTERN_CHOP = 1u << 4, /* fast_pattern:offset,length */
+    CONTENT_RAWBYTES = 1u << 5,
+    CONTENT_OFFSET = 1u << 6,
+    CONTENT_DEPTH = 1u << 7,
+    CONTENT_DISTANCE = 1u << 8,
+    CONTENT_WITHIN = 1u << 9,
+    CONTENT_STARTSWITH = 1u << 10,
+    CONTENT_ENDSWITH = 1u << 11,
+};
+
+struct rule_content {
+    uint8_t *pat; /* decoded bytes (hex escapes resolved) */
+    size_t len;
+    uint32_t flags; /* CONTENT_* */
+    int32_t offset, depth;
+    int32_t distance, within; /* distance may be negative */
+    uint16_t fp_offset, fp_len; /* fast_pattern:offset,length */
+};
+
+enum rule_match_kind {
+    RULE_MATCH_CONTENT,
+};
+
+/* One payload test, in rule order: relative modifiers refer to the previous
+ * match of the same buffer. */
+struct rule_match {
+    enum rule_match_kind kind;
+    enum rule_buffer buffer;
+    union {
+        struct rule_content content;
+    } u;
+};
+
+/* flow: keyword bits. */
+enum {
+    RULE_FLOW_ESTABLISHED = 1u << 0,
+    RULE_FLOW_NOT_ESTABLISHED = 1u << 1,
+    RULE_FLOW_STATELESS = 1u << 2,
+    RULE_FLOW_TOSERVER = 1u << 3, /* to_server and from_client */
+    RULE_FLOW_TOCLIENT = 1u << 4, /* to_client and from_server */
+    RULE_FLOW_ONLY_STREAM = 1u << 5,
+    RULE_FLOW_NO_STREAM = 1u << 6,
+};
+
+/* flags: keyword.  Matches when (pkt_flags & ~ignore) relates to `flags` as
+ * the modifier says: exact (none), '+' all of flags plus any others, '*' any
+ * of flags, '!' none of flags. */
+enum rule_flags_mod { FLAGS_EXACT, FLAGS_PLUS, FLAGS_ANY, FLAGS_NOT };
+struct rule_tcp_flags {
+    uint8_t flags;
+    uint8_t ignore;
+    enum rule_flags_mod mod;
+};
+
+/* Header tests present in a rule (RULE_HAS_* says which are set). */
+enum {
+    RULE_HAS_FLOW = 1u << 0,
+    RULE_HAS_DSIZE = 1u << 1,
+    RULE_HAS_FLAGS = 1u << 2,
+    RULE_HAS_TTL = 1u << 3,
+    RULE_HAS_ITYPE = 1u << 4,
+    RULE_HAS_ICODE = 1u << 5,
+    RULE_HAS_IP_PROTO = 1u << 6,
+};
+
+struct rule {
+    enum rule_action action;
+    enum rule_proto proto;
+    struct addr_set src, dst;
+    struct port_set sp, dp;
+    bool bidir; /* "<>" */
+
+    uint32_t gid, sid, rev;
+    char *msg;
+    char *classtype;   /* NULL when absent */
+    int priority;      /* from priority:, else from the classtype, else 3 */
+    char *metadata;    /* raw metadata text, NULL when absent */
+
+    struct rule_match *matches; /* payload tests in rule order */
+    size_t nmatches;
+
+    uint32_t has; /* RULE_HAS_* */
+    uint32_t flow; /* RULE_FLOW_* */
+    struct rule_num dsize, ttl, itype, icode;
+    uint8_t ip_proto;
+    struct rule_tcp_flags tcp_flags;
+
+    char *file;    /* where it was read, for messages */
+    unsigned line; /* first line of the rule */
+};
+
+/* Classification: classtype name -> description and default priority. */
+struct rule_class {
+    char *name, *description;
+    int priority;
+};
+
+/* Callback for each rule that does not load: file, line and a message of
+ * the form "KEYWORD: reason" (or "header: reason"). */
+typedef void (*rule_error_fn)(void *arg, const char *file, unsigned line, const char *msg);
+
+struct ruleset {
+    struct rule **rules;
+    size_t nrules;
+    size_t nerrors; /* rules that did not load */
+    struct rule_class *classes;
+    size_t nclasses;
+    struct rule_vars *vars; /* owned */
+    rule_error_fn on_error;
+    void *on_error_arg;
+};
+
+/* Creates an empty ruleset that takes ownership of vars (which may be NULL:
+ * Suricata's defaults are used).  It starts with the standard classtypes
+ * (Suricata's classification.config); ruleset_load_classification() adds
+ * to and overrides them, and must run before rules are added, because a
+ * rule's priority and an unknown classtype (a load error) are settled when the
+ * rule is added.  on_error may be NULL (errors are then only
+ * counted).  0 or -ENOMEM. */
+int ruleset_create(struct ruleset **out, struct rule_vars *vars, rule_error_fn on_error,
+                   void *arg);
+void ruleset_destroy(struct ruleset *rs);
+
+/* Loads classification.config-format text: "config classification:
+ * name,description,priority".  Errors name file:line.  0 or KANSHI_EPARSE
+ * (other lines still load) or -errno for I/O. */
+int ruleset_load_classification(struct ruleset *rs, const char *path);
+
+/*
+ * Parses one rule (possibly spanning joined continuation lines) and, when it
+ * loads, appends it to rs.  file/line are used for messages.  Returns 0 when
+ * the rule was added, KANSHI_EPARSE or KANSHI_EUNSUPPORTED (after reporting
+ * through on_error) when it was not, -ENOMEM on allocation failure.
+ * A duplicate (gid, sid) is rejected like Suricata does.
+ */
+int ruleset_add_rule(struct ruleset *rs, const char *text, const char *file, unsigned line);
+
+/*
+ * Loads a rules file (or every *.rules file of a directory, in name order).
+ * Comments (#) and blank lines are skipped; a line ending in '\' continues.
+ * Returns the number of rules loaded (>= 0) or -errno when the path cannot be
+ * read.  Bad rules are reported and counted in rs->nerrors.
+ */
+int ruleset_load_path(struct ruleset *rs, const char *path);
+
+/* Looks up a classtype; NULL when unknown. */
+const struct rule_class *ruleset_find_class(const struct ruleset *rs, const char *name);
+
+/* Frees one rule (used by the parser on failure and by ruleset_destroy). */
+void rule_free(struct rule *r);
+
+#endif

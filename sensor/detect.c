@@ -1,0 +1,701 @@
+/*
+ * detect.c — rules to matches: Hyperscan prefilter, then full verification.
+ *
+ * Build (detect_engine_create): each rule joins the protocol groups it can
+ * match (tcp, udp, icmp, other-IP; an "ip" rule joins all).  From each rule
+ * one content is chosen as its fast pattern (the one marked fast_pattern,
+ * else the longest non-negated one).  Equal patterns are merged, so a
+ * pattern shared by many rules is scanned for once, and each group's
+ * distinct patterns become one Hyperscan literal database.  Rules with no
+ * usable pattern go on the group's "always" list.
+ *
+ * Per packet (detect_packet): one hs_scan() of the payload collects the
+ * candidate rules (deduplicated with a generation stamp, so nothing is
+ * cleared per packet), the "always" rules are added, and each candidate is
+ * verified in ruleset order: header (protocol, addresses, ports,
+ * direction), flow state, header tests, then every payload test in order
+ * with Suricata's semantics for offset/depth/distance/within and its
+ * bounded backtracking over earlier matches.
+ */
+#include <errno.h>
+#include <hs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kanshi/detect.h"
+#include "kanshi/flow.h"
+#include "kanshi/kanshi.h"
+#include "kanshi/rules.h"
+
+enum { GRP_TCP, GRP_UDP, GRP_ICMP, GRP_OTHER, GRP_COUNT };
+
+/* Recursion budget of one content inspection, as Suricata's
+ * detect.inspection-recursion-limit (default 3000). */
+#define DETECT_RECURSION_LIMIT 3000
+
+struct detect_group {
+    hs_database_t *db;
+    uint32_t npatterns;
+    uint32_t *pat_off;   /* rules of pattern i: pat_rules[pat_off[i] .. pat_off[i+1]) */
+    uint32_t *pat_rules; /* rule indexes */
+    uint32_t *always;    /* rules with no fast pattern */
+    size_t nalways;
+};
+
+struct detect_engine {
+    struct rule *const *rules;
+    size_t nrules;
+    struct detect_group groups[GRP_COUNT];
+    struct detect_info info;
+};
+
+struct detect_thread {
+    hs_scratch_t *scratch;
+    uint32_t *stamp; /* per rule: generation it was last made a candidate */
+    uint32_t gen;
+    uint32_t *cand;
+    size_t ncand;
+    const struct detect_group *grp; /* group being scanned, for the callback */
+};
+
+/* One fast pattern of one rule, while building. */
+struct fp_entry {
+    const uint8_t *pat;
+    size_t len;
+    bool nocase;
+    uint32_t rule;
+};
+
+static const struct rule_content *rule_fast_pattern(const struct rule *r, size_t *len,
+                                                    const uint8_t **pat)
+{
+    const struct rule_content *best = NULL;
+
+    for (size_t i = 0; i < r->nmatches; i++) {
+        const struct rule_match *m = &r->matches[i];
+        const struct rule_content *c;
+        if (m->kind != RULE_MATCH_CONTENT || m->buffer != RULE_BUF_PAYLOAD)
+            continue;
+        c = &m->u.content;
+        if (c->flags & CONTENT_NEGATED)
+            continue;
+        if (c->flags & CONTENT_FAST_PATTERN) {
+            best = c;
+            break;
+        }
+        if (best == NULL || c->len > best->len)
+            best = c;
+    }
+    if (best == NULL || best->len == 0)
+        return NULL;
+    *pat = best->pat;
+    *len = best->len;
+    if ((best->flags & CONTENT_FAST_PATTERN_CHOP) && best->fp_len > 0 &&
+        (size_t)best->fp_offset + best->fp_len <= best->len) {
+        *pat = best->pat + best->fp_offset;
+        *len = best->fp_len;
+    }
+    return best;
+}
+
+/* Which groups a rule belongs to, as a bit mask of GRP_*. */
+static unsigned rule_groups(const struct rule *r)
+{
+    switch (r->proto) {
+    case RULE_PROTO_TCP:
+    case RULE_PROTO_TCP_PKT:
+    case RULE_PROTO_TCP_STREAM:
+        return 1u << GRP_TCP;
+    case RULE_PROTO_UDP:
+        return 1u << GRP_UDP;
+    case RULE_PROTO_ICMP:
+    case RULE_PROTO_ICMPV6:
+        return 1u << GRP_ICMP;
+    case RULE_PROTO_IP:
+    default:
+        return (1u << GRP_COUNT) - 1;
+    }
+}
+
+static int fp_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int fp_cmp(const void *a, const void *b)
+{
+    const struct fp_entry *x = a, *y = b;
+
+    if (x->nocase != y->nocase)
+        return x->nocase ? 1 : -1;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    for (size_t i = 0; i < x->len; i++) {
+        int cx = x->nocase ? fp_lower(x->pat[i]) : x->pat[i];
+        int cy = y->nocase ? fp_lower(y->pat[i]) : y->pat[i];
+        if (cx != cy)
+            return cx - cy;
+    }
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static bool fp_same(const struct fp_entry *x, const struct fp_entry *y)
+{
+    if (x->nocase != y->nocase || x->len != y->len)
+        return false;
+    for (size_t i = 0; i < x->len; i++) {
+        int cx = x->nocase ? fp_lower(x->pat[i]) : x->pat[i];
+        int cy = y->nocase ? fp_lower(y->pat[i]) : y->pat[i];
+        if (cx != cy)
+            return false;
+    }
+    return true;
+}
+
+static int group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps, char *err,
+                       size_t errlen, struct detect_info *info)
+{
+    const char **exprs = NULL;
+    size_t *lens = NULL;
+    unsigned *flags = NULL, *ids = NULL;
+    hs_compile_error_t *cerr = NULL;
+    size_t np = 0;
+    int rc = -ENOMEM;
+
+    if (nfps == 0)
+        return 0;
+    qsort(fps, nfps, sizeof(*fps), fp_cmp);
+    g->pat_off = kanshi_calloc(nfps + 1, sizeof(*g->pat_off));
+    g->pat_rules = kanshi_calloc(nfps, sizeof(*g->pat_rules));
+    exprs = kanshi_calloc(nfps, sizeof(*exprs));
+    lens = kanshi_calloc(nfps, sizeof(*lens));
+    flags = kanshi_calloc(nfps, sizeof(*flags));
+    ids = kanshi_calloc(nfps, sizeof(*ids));
+    if (g->pat_off == NULL || g->pat_rules == NULL || exprs == NULL || lens == NULL ||
+        flags == NULL || ids == NULL)
+        goto out;
+    for (size_t i = 0; i < nfps; i++) {
+        if (i == 0 || !fp_same(&fps[i - 1], &fps[i])) {
+            exprs[np] = (const char *)fps[i].pat;
+            lens[np] = fps[i].len;
+            flags[np] = HS_FLAG_SINGLEMATCH | (fps[i].nocase ? HS_FLAG_CASELESS : 0);
+            ids[np] = (unsigned)np;
+            g->pat_off[np] = (uint32_t)i;
+            np++;
+        }
+        /* a rule may repeat: only if it put the same pattern twice, which
+         * rule_fast_pattern never does */
+        g->pat_rules[i] = fps[i].rule;
+    }
+    g->pat_off[np] = (uint32_t)nfps;
+    g->npatterns = (uint32_t)np;
+    if (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)np, HS_MODE_BLOCK, NULL, &g->db,
+                             &cerr) != HS_SUCCESS) {
+        snprintf(err, errlen, "hyperscan: %s (pattern %d)", cerr ? cerr->message : "?",
+                 cerr ? cerr->expression : -1);
+        hs_free_compile_error(cerr);
+        rc = KANSHI_EHS;
+        goto out;
+    }
+    {
+        size_t sz = 0;
+        if (hs_database_size(g->db, &sz) == HS_SUCCESS)
+            info->db_bytes += sz;
+    }
+    info->patterns += np;
+    rc = 0;
+out:
+    free(exprs);
+    free(lens);
+    free(flags);
+    free(ids);
+    return rc;
+}
+
+static uint64_t mono_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, char *err,
+                         size_t errlen)
+{
+    struct detect_engine *de;
+    struct fp_entry *fps[GRP_COUNT] = {0};
+    size_t nfps[GRP_COUNT] = {0};
+    uint64_t t0 = mono_usec();
+    int rc = -ENOMEM;
+
+    de = calloc(1, sizeof(*de));
+    if (de == NULL)
+        return -ENOMEM;
+    de->rules = rs->rules;
+    de->nrules = rs->nrules;
+    for (int g = 0; g < GRP_COUNT; g++) {
+        fps[g] = kanshi_calloc(rs->nrules + 1, sizeof(struct fp_entry));
+        de->groups[g].always = kanshi_calloc(rs->nrules + 1, sizeof(uint32_t));
+        if (fps[g] == NULL || de->groups[g].always == NULL)
+            goto fail;
+    }
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const struct rule *r = rs->rules[i];
+        const uint8_t *pat = NULL;
+        size_t len = 0;
+        const struct rule_content *c = rule_fast_pattern(r, &len, &pat);
+        unsigned gm = rule_groups(r);
+
+        if (c == NULL)
+            de->info.no_fast_pattern++;
+        for (int g = 0; g < GRP_COUNT; g++) {
+            if (!(gm & (1u << g)))
+                continue;
+            if (c == NULL) {
+                de->groups[g].always[de->groups[g].nalways++] = (uint32_t)i;
+            } else {
+                fps[g][nfps[g]++] = (struct fp_entry){
+                    .pat = pat,
+                    .len = len,
+                    .nocase = (c->flags & CONTENT_NOCASE) != 0,
+                    .rule = (uint32_t)i,
+                };
+            }
+        }
+    }
+    for (int g = 0; g < GRP_COUNT; g++) {
+        rc = group_build(&de->groups[g], fps[g], nfps[g], err, errlen, &de->info);
+        if (rc != 0)
+            goto fail;
+        if (nfps[g] > 0 || de->groups[g].nalways > 0)
+            de->info.groups++;
+    }
+    for (int g = 0; g < GRP_COUNT; g++)
+        free(fps[g]);
+    de->info.rules = rs->nrules;
+    de->info.compile_usec = mono_usec() - t0;
+    *out = de;
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory building the detection engine");
+    for (int g = 0; g < GRP_COUNT; g++)
+        free(fps[g]);
+    detect_engine_destroy(de);
+    return rc;
+}
+
+void detect_engine_destroy(struct detect_engine *de)
+{
+    if (de == NULL)
+        return;
+    for (int g = 0; g < GRP_COUNT; g++) {
+        hs_free_database(de->groups[g].db);
+        free(de->groups[g].pat_off);
+        free(de->groups[g].pat_rules);
+        free(de->groups[g].always);
+    }
+    free(de);
+}
+
+const struct detect_info *detect_engine_info(const struct detect_engine *de)
+{
+    return &de->info;
+}
+
+int detect_thread_create(struct detect_thread **out, const struct detect_engine *de)
+{
+    struct detect_thread *dt = calloc(1, sizeof(*dt));
+
+    if (dt == NULL)
+        return -ENOMEM;
+    for (int g = 0; g < GRP_COUNT; g++) {
+        if (de->groups[g].db != NULL &&
+            hs_alloc_scratch(de->groups[g].db, &dt->scratch) != HS_SUCCESS) {
+            detect_thread_destroy(dt);
+            return KANSHI_EHS;
+        }
+    }
+    dt->stamp = kanshi_calloc(de->nrules + 1, sizeof(*dt->stamp));
+    dt->cand = kanshi_calloc(de->nrules + 1, sizeof(*dt->cand));
+    if (dt->stamp == NULL || dt->cand == NULL) {
+        detect_thread_destroy(dt);
+        return -ENOMEM;
+    }
+    *out = dt;
+    return 0;
+}
+
+void detect_thread_destroy(struct detect_thread *dt)
+{
+    if (dt == NULL)
+        return;
+    hs_free_scratch(dt->scratch);
+    free(dt->stamp);
+    free(dt->cand);
+    free(dt);
+}
+
+/* --- verification ---------------------------------------------------------- */
+
+static const uint8_t *search_nocase(const uint8_t *h, size_t hlen, const uint8_t *n, size_t nlen)
+{
+    int f0, F0;
+
+    if (nlen == 0)
+        return h;
+    if (nlen > hlen)
+        return NULL;
+    f0 = fp_lower(n[0]);
+    F0 = f0 >= 'a' && f0 <= 'z' ? f0 - 32 : f0;
+    for (size_t i = 0; i + nlen <= hlen; i++) {
+        if (h[i] != f0 && h[i] != F0)
+            continue;
+        size_t j = 1;
+        while (j < nlen && fp_lower(h[i + j]) == fp_lower(n[j]))
+            j++;
+        if (j == nlen)
+            return h + i;
+    }
+    return NULL;
+}
+
+static const uint8_t *content_search(const struct rule_content *c, const uint8_t *h, size_t hlen)
+{
+    if (c->flags & CONTENT_NOCASE)
+        return search_nocase(h, hlen, c->pat, c->len);
+    return memmem(h, hlen, c->pat, c->len);
+}
+
+static bool content_is_relative(const struct rule_content *c)
+{
+    return (c->flags & (CONTENT_DISTANCE | CONTENT_WITHIN)) != 0;
+}
+
+/* A negated content with no position at all: once found, no other placement
+ * of earlier contents can help (Suricata's "discontinue"). */
+static bool content_is_single(const struct rule_content *c)
+{
+    return (c->flags & (CONTENT_DISTANCE | CONTENT_WITHIN | CONTENT_OFFSET | CONTENT_DEPTH |
+                        CONTENT_STARTSWITH | CONTENT_ENDSWITH)) == 0;
+}
+
+enum { M_NOMATCH = 0, M_MATCH = 1, M_DISCONTINUE = -1 };
+
+static int match_from(const struct rule *r, size_t idx, const uint8_t *buf, size_t len,
+                      size_t prev_end, int *budget)
+{
+    const struct rule_content *c;
+    int64_t start, end;
+
+    /* Skip tests of other buffers (none yet besides the payload). */
+    while (idx < r->nmatches && r->matches[idx].buffer != RULE_BUF_PAYLOAD)
+        idx++;
+    if (idx == r->nmatches)
+        return M_MATCH;
+    if (--*budget <= 0)
+        return M_DISCONTINUE;
+    c = &r->matches[idx].u.content;
+
+    if (content_is_relative(c)) {
+        start = (int64_t)prev_end + ((c->flags & CONTENT_DISTANCE) ? c->distance : 0);
+        if (start < 0)
+            start = 0;
+        end = (int64_t)len;
+        if (c->flags & CONTENT_WITHIN) {
+            int64_t w = (int64_t)prev_end + ((c->flags & CONTENT_DISTANCE) ? c->distance : 0) +
+                        c->within;
+            if (w < end)
+                end = w;
+        }
+    } else {
+        start = (c->flags & CONTENT_OFFSET) ? c->offset : 0;
+        end = (int64_t)len;
+        if (c->flags & CONTENT_DEPTH) {
+            int64_t d = start + c->depth;
+            if (d < end)
+                end = d;
+        }
+    }
+    if (c->flags & CONTENT_STARTSWITH) {
+        if (start + (int64_t)c->len < end)
+            end = start + (int64_t)c->len;
+    }
+
+    if (c->flags & CONTENT_NEGATED) {
+        bool found = false;
+        if (start <= end && end - start >= (int64_t)c->len) {
+            const uint8_t *hay = buf + start;
+            size_t hl = (size_t)(end - start);
+            if (c->flags & CONTENT_ENDSWITH) {
+                found = (int64_t)len == end &&
+                        (c->flags & CONTENT_NOCASE
+                             ? search_nocase(buf + len - c->len, c->len, c->pat, c->len) != NULL
+                             : memcmp(buf + len - c->len, c->pat, c->len) == 0);
+            } else {
+                found = content_search(c, hay, hl) != NULL;
+            }
+        }
+        if (found)
+            return content_is_single(c) ? M_DISCONTINUE : M_NOMATCH;
+        return match_from(r, idx + 1, buf, len, prev_end, budget);
+    }
+
+    for (;;) {
+        const uint8_t *f;
+        size_t mend;
+        int rc;
+        bool next_relative;
+
+        if (start > end || end - start < (int64_t)c->len)
+            return M_NOMATCH;
+        if (c->flags & CONTENT_ENDSWITH) {
+            if ((int64_t)len != end)
+                return M_NOMATCH;
+            f = buf + len - c->len;
+            if ((int64_t)(len - c->len) < start ||
+                ((c->flags & CONTENT_NOCASE)
+                     ? search_nocase(f, c->len, c->pat, c->len) == NULL
+                     : memcmp(f, c->pat, c->len) != 0))
+                return M_NOMATCH;
+        } else {
+            f = content_search(c, buf + start, (size_t)(end - start));
+            if (f == NULL)
+                return M_NOMATCH;
+        }
+        mend = (size_t)(f - buf) + c->len;
+        rc = match_from(r, idx + 1, buf, len, mend, budget);
+        if (rc != M_NOMATCH)
+            return rc;
+        /* Only a later test relative to this one can profit from trying this
+         * content further on in the buffer. */
+        next_relative = false;
+        for (size_t j = idx + 1; j < r->nmatches; j++) {
+            if (r->matches[j].buffer == RULE_BUF_PAYLOAD) {
+                next_relative = content_is_relative(&r->matches[j].u.content);
+                break;
+            }
+        }
+        if (!next_relative || (c->flags & CONTENT_ENDSWITH))
+            return M_NOMATCH;
+        if (--*budget <= 0)
+            return M_DISCONTINUE;
+        start = (int64_t)(f - buf) + 1;
+    }
+}
+
+int detect_match_payload(const struct rule *r, const uint8_t *buf, size_t len)
+{
+    int budget = DETECT_RECURSION_LIMIT;
+
+    if (buf == NULL)
+        len = 0;
+    return match_from(r, 0, buf, len, 0, &budget) == M_MATCH;
+}
+
+static bool rule_has_payload_tests(const struct rule *r)
+{
+    return r->nmatches > 0;
+}
+
+static bool proto_match(const struct rule *r, const struct packet *p)
+{
+    switch (r->proto) {
+    case RULE_PROTO_TCP:
+    case RULE_PROTO_TCP_PKT:
+    case RULE_PROTO_TCP_STREAM:
+        return (p->flags & PKT_TCP) != 0;
+    case RULE_PROTO_UDP:
+        return (p->flags & PKT_UDP) != 0;
+    case RULE_PROTO_ICMP:
+        return (p->flags & (PKT_ICMPV4 | PKT_ICMPV6)) != 0;
+    case RULE_PROTO_ICMPV6:
+        return (p->flags & PKT_ICMPV6) != 0;
+    case RULE_PROTO_IP:
+    default:
+        return (p->flags & (PKT_IPV4 | PKT_IPV6)) != 0;
+    }
+}
+
+static bool endpoints_match(const struct rule *r, const struct kanshi_addr *sa, uint16_t sp,
+                            const struct kanshi_addr *da, uint16_t dp, bool ports)
+{
+    if (!r->src.any && !addr_set_match(&r->src, sa))
+        return false;
+    if (!r->dst.any && !addr_set_match(&r->dst, da))
+        return false;
+    if (ports) {
+        if (!r->sp.any && !port_set_match(&r->sp, sp))
+            return false;
+        if (!r->dp.any && !port_set_match(&r->dp, dp))
+            return false;
+    }
+    return true;
+}
+
+static bool flow_kw_match(const struct rule *r, const struct packet *p)
+{
+    uint32_t fl = r->flow;
+    const struct flow *f = p->flow;
+
+    if (fl & RULE_FLOW_ESTABLISHED) {
+        if (f == NULL || !flow_is_established(f))
+            return false;
+    }
+    if (fl & RULE_FLOW_NOT_ESTABLISHED) {
+        if (f != NULL && flow_is_established(f))
+            return false;
+    }
+    if (fl & RULE_FLOW_TOSERVER) {
+        if (f == NULL || p->dir != FLOW_DIR_TOSERVER)
+            return false;
+    }
+    if (fl & RULE_FLOW_TOCLIENT) {
+        if (f == NULL || p->dir != FLOW_DIR_TOCLIENT)
+            return false;
+    }
+    return true;
+}
+
+static bool tcp_flags_match(const struct rule_tcp_flags *t, uint8_t pkt)
+{
+    uint8_t v = pkt & (uint8_t)~t->ignore;
+
+    switch (t->mod) {
+    case FLAGS_PLUS:
+        return (v & t->flags) == t->flags;
+    case FLAGS_ANY:
+        return t->flags == 0 ? v == 0 : (v & t->flags) != 0;
+    case FLAGS_NOT:
+        return (v & t->flags) == 0;
+    case FLAGS_EXACT:
+    default:
+        return v == t->flags;
+    }
+}
+
+static bool header_tests_match(const struct rule *r, const struct packet *p)
+{
+    uint32_t has = r->has;
+
+    if ((has & RULE_HAS_FLOW) && !flow_kw_match(r, p))
+        return false;
+    if ((has & RULE_HAS_DSIZE) && !rule_num_match(&r->dsize, p->payload_len))
+        return false;
+    if ((has & RULE_HAS_TTL) && !rule_num_match(&r->ttl, p->ttl))
+        return false;
+    if (has & (RULE_HAS_ITYPE | RULE_HAS_ICODE)) {
+        if (!(p->flags & (PKT_ICMPV4 | PKT_ICMPV6)))
+            return false;
+        if ((has & RULE_HAS_ITYPE) && !rule_num_match(&r->itype, p->icmp_type))
+            return false;
+        if ((has & RULE_HAS_ICODE) && !rule_num_match(&r->icode, p->icmp_code))
+            return false;
+    }
+    if ((has & RULE_HAS_IP_PROTO) && p->ip_proto != r->ip_proto)
+        return false;
+    if (has & RULE_HAS_FLAGS) {
+        if (!(p->flags & PKT_TCP) || !tcp_flags_match(&r->tcp_flags, p->tcp_flags))
+            return false;
+    }
+    return true;
+}
+
+static bool rule_match_packet(const struct rule *r, const struct packet *p)
+{
+    bool ports = (p->flags & (PKT_TCP | PKT_UDP)) != 0;
+
+    if (!proto_match(r, p))
+        return false;
+    if (!endpoints_match(r, &p->src, p->sp, &p->dst, p->dp, ports) &&
+        !(r->bidir && endpoints_match(r, &p->dst, p->dp, &p->src, p->sp, ports)))
+        return false;
+    if (!header_tests_match(r, p))
+        return false;
+    if (rule_has_payload_tests(r)) {
+        /* Like Suricata, payload tests never match a packet without payload. */
+        if (p->payload_len == 0)
+            return false;
+        if (!detect_match_payload(r, p->payload, p->payload_len))
+            return false;
+    }
+    return true;
+}
+
+static int detect_on_match(unsigned id, unsigned long long from, unsigned long long to,
+                           unsigned flags, void *ctx)
+{
+    struct detect_thread *dt = ctx;
+    const struct detect_group *g = dt->grp;
+
+    (void)from;
+    (void)to;
+    (void)flags;
+    for (uint32_t i = g->pat_off[id]; i < g->pat_off[id + 1]; i++) {
+        uint32_t rid = g->pat_rules[i];
+        if (dt->stamp[rid] != dt->gen) {
+            dt->stamp[rid] = dt->gen;
+            dt->cand[dt->ncand++] = rid;
+        }
+    }
+    return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int packet_group(const struct packet *p)
+{
+    if (p->flags & PKT_TCP)
+        return GRP_TCP;
+    if (p->flags & PKT_UDP)
+        return GRP_UDP;
+    if (p->flags & (PKT_ICMPV4 | PKT_ICMPV6))
+        return GRP_ICMP;
+    return GRP_OTHER;
+}
+
+int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
+                  const struct packet *p, detect_alert_fn fn, void *arg)
+{
+    const struct detect_group *g;
+    int n = 0;
+
+    if (!(p->flags & (PKT_IPV4 | PKT_IPV6)))
+        return 0;
+    g = &de->groups[packet_group(p)];
+    if (++dt->gen == 0) {
+        memset(dt->stamp, 0, (de->nrules + 1) * sizeof(*dt->stamp));
+        dt->gen = 1;
+    }
+    dt->ncand = 0;
+    if (g->db != NULL && p->payload_len > 0) {
+        dt->grp = g;
+        hs_scan(g->db, (const char *)p->payload, p->payload_len, 0, dt->scratch, detect_on_match,
+                dt);
+    }
+    for (size_t i = 0; i < g->nalways; i++) {
+        uint32_t rid = g->always[i];
+        if (dt->stamp[rid] != dt->gen) {
+            dt->stamp[rid] = dt->gen;
+            dt->cand[dt->ncand++] = rid;
+        }
+    }
+    if (dt->ncand > 1)
+        qsort(dt->cand, dt->ncand, sizeof(*dt->cand), u32_cmp);
+    for (size_t i = 0; i < dt->ncand; i++) {
+        const struct rule *r = de->rules[dt->cand[i]];
+        if (rule_match_packet(r, p)) {
+            n++;
+            if (fn != NULL)
+                fn(arg, p, r);
+        }
+    }
+    return n;
+}

@@ -1,0 +1,564 @@
+/*
+ * main.c — kanshi-sensor: capture → decode → flow → detect → enrich → EVE.
+ *
+ * Start-up reads the config, loads and compiles the rules, opens the
+ * enrichment databases, the output and the capture, then drops privileges
+ * before the first packet is read.  From then on the packet loop only counts:
+ * a bad packet is a decoder event, never a log line.
+ *
+ * One worker runs the whole pipeline in this slice.  The flow table, the
+ * decoder counters and the detection scratch are per-worker objects already,
+ * so more workers (flow-hashed, as DESIGN.md §3 describes) add threads, not
+ * new data structures.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kanshi/capture.h"
+#include "kanshi/config.h"
+#include "kanshi/decode.h"
+#include "kanshi/detect.h"
+#include "kanshi/enrich.h"
+#include "kanshi/eve.h"
+#include "kanshi/flow.h"
+#include "kanshi/kanshi.h"
+#include "kanshi/privdrop.h"
+#include "kanshi/rules.h"
+
+/* Set from signal handlers, read by the packet loop. */
+static volatile sig_atomic_t sig_stop, sig_stats;
+
+struct sensor {
+    struct sensor_config cfg;
+    struct ruleset *rs;
+    struct detect_engine *de;
+    struct detect_thread *dt;
+    struct flow_table *ft;
+    struct enricher *enr;
+    struct eve_writer *eve;
+    struct capture *cap;
+    struct decode_stats dstats;
+    struct jbuf jb;
+    bool table;
+    uint64_t alerts;
+    uint64_t started_usec;
+    uint64_t first_ts, last_ts;
+    unsigned rule_errors_shown;
+};
+
+struct options {
+    const char *config;
+    char **rules;
+    size_t nrules;
+    char **files;
+    size_t nfiles;
+    const char *iface;
+    const char *bpf;
+    const char *logdir;
+    const char *eve;
+    const char *sensor_id;
+    bool table, strict, test_only, quiet;
+    int verbose;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kanshi-sensor [options] (-r FILE... | -i IFACE)\n"
+            "\n"
+            "Network security monitoring sensor: reads packets, matches rules, writes alerts\n"
+            "as EVE JSON.\n"
+            "\n"
+            "  -c, --config FILE     YAML config (vars, geoip, output, user, flow limits)\n"
+            "  -S, --rules PATH      rules file or directory of *.rules (repeatable)\n"
+            "  -r, --read FILE       read a pcap or pcapng file (repeatable)\n"
+            "  -i, --interface IFACE capture live from IFACE\n"
+            "  -f, --filter BPF      BPF capture filter, e.g. 'tcp port 80'\n"
+            "  -l, --log-dir DIR     write alerts to DIR/eve.json (default: stdout)\n"
+            "      --eve FILE        write alerts to FILE ('-' for stdout)\n"
+            "      --table           print alerts as a readable table on stdout\n"
+            "      --sensor-id ID    override the config's sensor-id\n"
+            "      --strict          fail when any rule does not load\n"
+            "  -n, --test            check config and rules, then exit\n"
+            "  -q, --quiet           no statistics at exit\n"
+            "  -v, --verbose         more log output (repeatable)\n"
+            "  -V, --version         print the version\n"
+            "  -h, --help            this help\n"
+            "\n"
+            "Statistics go to stderr at exit and on SIGUSR1; SIGINT/SIGTERM stop.\n"
+            "See kanshi-sensor(8) and sensor/kanshi-sensor.yaml.example.\n");
+}
+
+static int push_str(char ***arr, size_t *n, const char *s)
+{
+    char **a = kanshi_reallocarray(*arr, *n + 1, sizeof(char *));
+    if (a == NULL)
+        return -ENOMEM;
+    a[(*n)++] = (char *)s;
+    *arr = a;
+    return 0;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+    enum { OPT_EVE = 256, OPT_TABLE, OPT_STRICT, OPT_SENSOR_ID };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"rules", required_argument, NULL, 'S'},
+        {"read", required_argument, NULL, 'r'},
+        {"interface", required_argument, NULL, 'i'},
+        {"filter", required_argument, NULL, 'f'},
+        {"log-dir", required_argument, NULL, 'l'},
+        {"eve", required_argument, NULL, OPT_EVE},
+        {"table", no_argument, NULL, OPT_TABLE},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"sensor-id", required_argument, NULL, OPT_SENSOR_ID},
+        {"test", no_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "c:S:r:i:f:l:nqvVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'S':
+            if (push_str(&o->rules, &o->nrules, optarg) != 0)
+                fatalx("out of memory");
+            break;
+        case 'r':
+            if (push_str(&o->files, &o->nfiles, optarg) != 0)
+                fatalx("out of memory");
+            break;
+        case 'i':
+            o->iface = optarg;
+            break;
+        case 'f':
+            o->bpf = optarg;
+            break;
+        case 'l':
+            o->logdir = optarg;
+            break;
+        case OPT_EVE:
+            o->eve = optarg;
+            break;
+        case OPT_TABLE:
+            o->table = true;
+            break;
+        case OPT_STRICT:
+            o->strict = true;
+            break;
+        case OPT_SENSOR_ID:
+            o->sensor_id = optarg;
+            break;
+        case 'n':
+            o->test_only = true;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'v':
+            o->verbose++;
+            break;
+        case 'V':
+            printf("kanshi-sensor %s\n", KANSHI_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kanshi-sensor: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        exit(2);
+    }
+    if (!o->test_only && o->nfiles == 0 && o->iface == NULL) {
+        fprintf(stderr, "kanshi-sensor: give -r FILE or -i IFACE\n");
+        usage(stderr);
+        exit(2);
+    }
+    if (o->nfiles > 0 && o->iface != NULL) {
+        fprintf(stderr, "kanshi-sensor: -r and -i cannot be used together\n");
+        exit(2);
+    }
+}
+
+static void on_rule_error(void *arg, const char *file, unsigned line, const char *msg)
+{
+    struct sensor *s = arg;
+
+    /* Every error is reported; a huge ruleset's errors are summarised by
+     * kanshi-sig stats, so the sensor's log is kept readable. */
+    if (s->rule_errors_shown++ < 200)
+        log_warnx("%s:%u: %s", file, line, msg);
+    else if (s->rule_errors_shown == 201)
+        log_warnx("further rule errors not shown");
+}
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void load_rules(struct sensor *s, const struct options *o)
+{
+    struct rule_vars *vars;
+    const char *classification = s->cfg.classification;
+    char cbuf[4096];
+    int rc;
+    size_t loaded = 0;
+
+    if (rule_vars_create(&vars) != 0 || config_apply_vars(&s->cfg, vars) != 0 ||
+        rule_vars_set_defaults(vars) != 0)
+        fatalx("out of memory");
+    if (ruleset_create(&s->rs, vars, on_rule_error, s) != 0)
+        fatalx("out of memory");
+    /* Without a classification file in the config, use the one shipped
+     * beside the rules, as Suricata's rule directory layout has it. */
+    for (size_t i = 0; classification == NULL && i < o->nrules; i++) {
+        if (is_dir(o->rules[i])) {
+            snprintf(cbuf, sizeof(cbuf), "%s/classification.config", o->rules[i]);
+            if (access(cbuf, R_OK) == 0)
+                classification = cbuf;
+        }
+    }
+    if (classification != NULL) {
+        rc = ruleset_load_classification(s->rs, classification);
+        if (rc < 0 && rc != KANSHI_EPARSE)
+            fatalx("%s: %s", classification, kanshi_strerror(rc));
+    }
+    for (size_t i = 0; i < o->nrules + s->cfg.nrule_paths; i++) {
+        const char *path = i < o->nrules ? o->rules[i] : s->cfg.rule_paths[i - o->nrules];
+        rc = ruleset_load_path(s->rs, path);
+        if (rc < 0)
+            fatalx("%s: %s", path, kanshi_strerror(rc));
+        loaded += (size_t)rc;
+    }
+    if (s->rs->nerrors > 0) {
+        log_warnx("%zu rules loaded, %zu rules could not be loaded", s->rs->nrules,
+                  s->rs->nerrors);
+        if (o->strict)
+            fatalx("--strict: refusing to run with rules that did not load");
+    } else {
+        log_info("%zu rules loaded", s->rs->nrules);
+    }
+    (void)loaded;
+}
+
+static void print_table_header(void)
+{
+    printf("%-15s %-9s %-3s %-22s    %-22s %-14s %s\n", "TIME", "SID", "SEV", "SOURCE",
+           "DESTINATION", "GEO(src>dst)", "SIGNATURE");
+}
+
+static void geo_label(const struct geo_info *g, char *buf, size_t len)
+{
+    if (g == NULL || (!g->has_country && !g->has_asn))
+        snprintf(buf, len, "-");
+    else if (g->has_asn)
+        snprintf(buf, len, "%s/AS%u", g->has_country ? g->country : "??", g->asn);
+    else
+        snprintf(buf, len, "%s", g->country);
+}
+
+static void print_table_row(const struct packet *p, const struct rule *r, int severity,
+                            const struct geo_info *sg, const struct geo_info *dg)
+{
+    char ts[40], a[64], b[64], src[80], dst[80], gs[48], gd[48], geo[100];
+    bool ports = (p->flags & (PKT_TCP | PKT_UDP)) != 0;
+    time_t t = (time_t)(p->ts_usec / 1000000u);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(ts, sizeof(ts), "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)(p->ts_usec % 1000000u));
+    kanshi_addr_str(&p->src, a, sizeof(a));
+    kanshi_addr_str(&p->dst, b, sizeof(b));
+    if (ports) {
+        snprintf(src, sizeof(src), "%s:%u", a, p->sp);
+        snprintf(dst, sizeof(dst), "%s:%u", b, p->dp);
+    } else {
+        snprintf(src, sizeof(src), "%s", a);
+        snprintf(dst, sizeof(dst), "%s", b);
+    }
+    geo_label(sg, gs, sizeof(gs));
+    geo_label(dg, gd, sizeof(gd));
+    snprintf(geo, sizeof(geo), "%s>%s", gs, gd);
+    printf("%-15s %-9u %-3d %-22s -> %-22s %-14s %s\n", ts, r->sid, severity, src, dst, geo,
+           r->msg ? r->msg : "");
+}
+
+static void on_alert(void *arg, const struct packet *p, const struct rule *r)
+{
+    struct sensor *s = arg;
+    const struct rule_class *cls = r->classtype ? ruleset_find_class(s->rs, r->classtype) : NULL;
+    struct geo_info sg, dg;
+    struct eve_alert a = {
+        .p = p,
+        .r = r,
+        .category = cls ? cls->description : "",
+        .severity = r->priority,
+        .flow_id = p->flow ? p->flow->flow_id : 0,
+        .action = r->action == RULE_ACTION_DROP || r->action == RULE_ACTION_REJECT ? "blocked"
+                                                                                   : "allowed",
+        .sensor_id = s->cfg.sensor_id,
+        .ruleset_version = s->cfg.ruleset_version,
+    };
+
+    if (r->action == RULE_ACTION_PASS)
+        return;
+    s->alerts++;
+    if (s->enr != NULL) {
+        enrich_lookup(s->enr, &p->src, &sg);
+        enrich_lookup(s->enr, &p->dst, &dg);
+        a.src_geo = &sg;
+        a.dest_geo = &dg;
+        a.country_epoch = enrich_country_epoch(s->enr);
+        a.asn_epoch = enrich_asn_epoch(s->enr);
+    }
+    if (s->eve != NULL) {
+        jbuf_reset(&s->jb);
+        eve_format_alert(&s->jb, &a);
+        if (jbuf_ok(&s->jb))
+            eve_writer_write(s->eve, s->jb.p, s->jb.len);
+    }
+    if (s->table)
+        print_table_row(p, r, a.severity, a.src_geo, a.dest_geo);
+}
+
+static void print_stats(struct sensor *s)
+{
+    struct capture_stats cs = {0};
+    const struct flow_stats *fs = flow_table_stats(s->ft);
+    double secs = (double)(now_usec() - s->started_usec) / 1e6;
+
+    if (s->cap != NULL)
+        capture_get_stats(s->cap, &cs);
+    fprintf(stderr, "kanshi-sensor statistics (%.2f s):\n", secs);
+    fprintf(stderr, "  capture:  packets %llu  bytes %llu  kernel drops %llu  interface drops %llu"
+                    "  file errors %llu\n",
+            (unsigned long long)cs.packets, (unsigned long long)cs.bytes,
+            (unsigned long long)cs.kernel_drops, (unsigned long long)cs.if_drops,
+            (unsigned long long)cs.file_errors);
+    fprintf(stderr,
+            "  decode:   ipv4 %llu  ipv6 %llu  tcp %llu  udp %llu  icmpv4 %llu  icmpv6 %llu"
+            "  vlan %llu  fragments %llu  other %llu  invalid %llu\n",
+            (unsigned long long)s->dstats.ipv4, (unsigned long long)s->dstats.ipv6,
+            (unsigned long long)s->dstats.tcp, (unsigned long long)s->dstats.udp,
+            (unsigned long long)s->dstats.icmpv4, (unsigned long long)s->dstats.icmpv6,
+            (unsigned long long)s->dstats.vlan,
+            (unsigned long long)(s->dstats.frag4 + s->dstats.frag6),
+            (unsigned long long)s->dstats.other_l4, (unsigned long long)s->dstats.invalid);
+    for (int e = 0; e < DE_MAX; e++) {
+        if (s->dstats.events[e] > 0)
+            fprintf(stderr, "  event:    %s %llu\n", decode_event_name((enum decode_event)e),
+                    (unsigned long long)s->dstats.events[e]);
+    }
+    fprintf(stderr,
+            "  flows:    created %llu  active %llu  timed out %llu  emergency evicted %llu"
+            "  memcap drops %llu\n",
+            (unsigned long long)fs->created, (unsigned long long)fs->active,
+            (unsigned long long)fs->timed_out, (unsigned long long)fs->emergency_evicted,
+            (unsigned long long)fs->memcap_drops);
+    fprintf(stderr, "  detect:   rules %zu  alerts %llu\n", s->rs ? s->rs->nrules : 0,
+            (unsigned long long)s->alerts);
+    if (s->enr != NULL && enrich_errors(s->enr) > 0)
+        fprintf(stderr, "  enrich:   lookup errors %llu\n",
+                (unsigned long long)enrich_errors(s->enr));
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        sig_stats = 1;
+    else
+        sig_stop = 1;
+}
+
+static void setup_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void run(struct sensor *s)
+{
+    struct capture_pkt cp;
+    struct packet p;
+    uint64_t n = 0;
+    int rc;
+
+    while (!sig_stop) {
+        if (sig_stats) {
+            sig_stats = 0;
+            print_stats(s);
+        }
+        rc = capture_next(s->cap, &cp);
+        if (rc == -ENOENT)
+            break;
+        if (rc == 0) {
+            flow_timeout(s->ft);
+            if (s->eve != NULL)
+                eve_writer_flush(s->eve);
+            continue;
+        }
+        if (decode_packet(&p, cp.linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_usec,
+                          &s->dstats) == 0) {
+            flow_lookup(s->ft, &p);
+            detect_packet(s->dt, s->de, &p, on_alert, s);
+        }
+        if ((++n & 1023) == 0)
+            flow_timeout(s->ft);
+    }
+    flow_flush(s->ft);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    struct sensor s = {0};
+    struct flow_config fc;
+    char err[1024] = "";
+    char evepath[4096];
+    const char *eve = NULL;
+    int rc;
+
+    log_init("kanshi-sensor", LOG_LEVEL_INFO);
+    parse_options(argc, argv, &o);
+    log_init("kanshi-sensor", o.verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+    s.started_usec = now_usec();
+    s.table = o.table;
+
+    if (config_defaults(&s.cfg) != 0)
+        fatalx("out of memory");
+    if (o.config != NULL && (rc = config_load(&s.cfg, o.config, err, sizeof(err))) != 0)
+        fatalx("%s", err);
+    if (o.sensor_id != NULL) {
+        free(s.cfg.sensor_id);
+        s.cfg.sensor_id = strdup(o.sensor_id);
+    }
+
+    load_rules(&s, &o);
+    if ((rc = detect_engine_create(&s.de, s.rs, err, sizeof(err))) != 0)
+        fatalx("detection engine: %s", err);
+    if (o.verbose > 0) {
+        const struct detect_info *di = detect_engine_info(s.de);
+        log_debug("detect: %zu rules, %zu groups, %zu patterns, %zu without fast pattern, "
+                  "%zu database bytes, compiled in %.3f s",
+                  di->rules, di->groups, di->patterns, di->no_fast_pattern, di->db_bytes,
+                  (double)di->compile_usec / 1e6);
+    }
+    if (s.cfg.geoip_country != NULL || s.cfg.geoip_asn != NULL) {
+        if ((rc = enrich_open(&s.enr, s.cfg.geoip_country, s.cfg.geoip_asn, err,
+                              sizeof(err))) != 0)
+            fatalx("geoip: %s", err);
+    }
+    if (o.test_only) {
+        log_info("configuration and rules OK");
+        return 0;
+    }
+
+    /* Output: -l DIR, --eve FILE, the config's output.eve, else stdout
+     * (unless the table has stdout). */
+    if (o.logdir != NULL) {
+        if (mkdir(o.logdir, 0750) != 0 && errno != EEXIST)
+            fatal("%s", o.logdir);
+        snprintf(evepath, sizeof(evepath), "%s/eve.json", o.logdir);
+        eve = evepath;
+    } else if (o.eve != NULL) {
+        eve = o.eve;
+    } else if (s.cfg.eve_path != NULL) {
+        eve = s.cfg.eve_path;
+    } else if (!o.table) {
+        eve = "-";
+    }
+    if (eve != NULL && (rc = eve_writer_open(&s.eve, eve, err, sizeof(err))) != 0)
+        fatalx("output: %s", err);
+
+    fc = (struct flow_config){
+        .memcap = s.cfg.flow_memcap,
+        .hash_size = s.cfg.flow_hash_size,
+        .timeout_new = s.cfg.flow_timeout_new,
+        .timeout_est = s.cfg.flow_timeout_est,
+        .timeout_closed = s.cfg.flow_timeout_closed,
+        .timeout_udp_est = s.cfg.flow_timeout_udp_est,
+        .timeout_icmp_est = s.cfg.flow_timeout_icmp_est,
+    };
+    if (flow_table_create(&s.ft, &fc, NULL, NULL) != 0)
+        fatalx("flow table: out of memory (flow.memcap %llu)",
+               (unsigned long long)s.cfg.flow_memcap);
+    if (detect_thread_create(&s.dt, s.de) != 0)
+        fatalx("detection: cannot allocate scratch");
+    jbuf_init(&s.jb);
+
+    if (o.iface != NULL)
+        rc = capture_open_live(&s.cap, o.iface, s.cfg.snaplen, s.cfg.promisc, s.cfg.buffer_size,
+                               o.bpf, err, sizeof(err));
+    else
+        rc = capture_open_files(&s.cap, o.files, o.nfiles, o.bpf, err, sizeof(err));
+    if (rc != 0)
+        fatalx("capture: %s", err);
+
+    /* Everything privileged is open: give up root before the first packet. */
+    if ((rc = privdrop_to(s.cfg.user, err, sizeof(err))) != 0)
+        fatalx("%s", err);
+    if (geteuid() == 0)
+        log_warnx("running as root: set 'user' in the config to drop privileges");
+
+    setup_signals();
+    if (s.table)
+        print_table_header();
+    run(&s);
+
+    if (s.eve != NULL)
+        eve_writer_close(s.eve);
+    fflush(stdout);
+    if (!o.quiet)
+        print_stats(&s);
+    /* A capture file cut short was reported when it happened; what was read
+     * before the damage has been inspected and written, so this is not a
+     * failure of the run. */
+    rc = 0;
+    capture_close(s.cap);
+    jbuf_fini(&s.jb);
+    detect_thread_destroy(s.dt);
+    flow_table_destroy(s.ft);
+    detect_engine_destroy(s.de);
+    enrich_close(s.enr);
+    ruleset_destroy(s.rs);
+    config_fini(&s.cfg);
+    free(o.rules);
+    free(o.files);
+    return rc;
+}
