@@ -110,15 +110,17 @@ unit: $(UNIT_TESTS)
 sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \
 		CFLAGS="-O1 -g" $(UNIT_TESTS:$(BUILD)/%=build/san/%) \
-		$(FUZZ_REPLAY:$(BUILD)/%=build/san/%)
+		$(FUZZ_REPLAY:$(BUILD)/%=build/san/%) $(PROGRAMS:$(BUILD)/%=build/san/%) \
+		$(TOOLS:$(BUILD)/%=build/san/%)
 	@sh tests/run.sh unit-asan build/san $(UNIT_TESTS:$(BUILD)/%=build/san/%)
 	@sh tests/run.sh fuzz-replay-asan build/san $(FUZZ_REPLAY:$(BUILD)/%=build/san/%)
+	@sh tests/run.sh e2e-asan build/san tests/e2e/sensor.sh
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/run.sh fuzz-replay $(BUILD) $(FUZZ_REPLAY)
 
 e2e: programs
-	@sh tests/run.sh e2e $(BUILD) tests/e2e/run.sh
+	@sh tests/run.sh e2e $(BUILD) $(wildcard tests/e2e/*.sh)
 
 check:
 	@rm -f $(BUILD)/results build/san/results

@@ -53,7 +53,7 @@ struct enricher {
 
 static const char *enrich_role_name(enum enrich_role role)
 {
-    return role == ENRICH_COUNTRY ? "country" : "ASN";
+    return role == ENRICH_COUNTRY ? "a country" : "an ASN";
 }
 
 /*
@@ -84,7 +84,7 @@ static int enrich_check_type(const char *type, enum enrich_role role, char *why,
         return 0;
     for (size_t i = 0; i < nbad; i++) {
         if (strstr(type, bad[i]) != NULL) {
-            snprintf(why, whylen, "database type \"%s\" is not a %s database", type,
+            snprintf(why, whylen, "database type \"%s\" is not %s database", type,
                      enrich_role_name(role));
             return -1;
         }

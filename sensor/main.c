@@ -49,7 +49,7 @@ struct sensor {
     bool table;
     uint64_t alerts;
     uint64_t started_usec;
-    uint64_t first_ts, last_ts;
+    uint64_t run_usec; /* time spent in the packet loop */
     unsigned rule_errors_shown;
 };
 
@@ -386,6 +386,11 @@ static void print_stats(struct sensor *s)
             (unsigned long long)fs->memcap_drops);
     fprintf(stderr, "  detect:   rules %zu  alerts %llu\n", s->rs ? s->rs->nrules : 0,
             (unsigned long long)s->alerts);
+    if (s->run_usec > 0) {
+        double rs = (double)s->run_usec / 1e6;
+        fprintf(stderr, "  run:      %.3f s in the packet loop  %.0f packets/s  %.3f Gbit/s\n", rs,
+                (double)cs.packets / rs, (double)cs.bytes * 8 / rs / 1e9);
+    }
     if (s->enr != NULL && enrich_errors(s->enr) > 0)
         fprintf(stderr, "  enrich:   lookup errors %llu\n",
                 (unsigned long long)enrich_errors(s->enr));
@@ -535,11 +540,17 @@ int main(int argc, char **argv)
         fatalx("%s", err);
     if (geteuid() == 0)
         log_warnx("running as root: set 'user' in the config to drop privileges");
+    else if (s.cfg.user != NULL)
+        log_debug("running as user %s", s.cfg.user);
 
     setup_signals();
     if (s.table)
         print_table_header();
-    run(&s);
+    {
+        uint64_t t0 = now_usec();
+        run(&s);
+        s.run_usec = now_usec() - t0;
+    }
 
     if (s.eve != NULL)
         eve_writer_close(s.eve);

@@ -204,6 +204,7 @@ struct rule {
     uint32_t flow; /* RULE_FLOW_* */
     struct rule_num dsize, ttl, itype, icode;
     uint8_t ip_proto;
+    enum rule_num_op ip_proto_op; /* NUM_EQ, NUM_NE, NUM_LT or NUM_GT against ip_proto */
     struct rule_tcp_flags tcp_flags;
 
     char *file;    /* where it was read, for messages */
@@ -229,6 +230,7 @@ struct ruleset {
     struct rule_vars *vars; /* owned */
     rule_error_fn on_error;
     void *on_error_arg;
+    void *priv; /* the parser's own state (the (gid, sid) index); not for readers */
 };
 
 /* Creates an empty ruleset that takes ownership of vars (which may be NULL:

@@ -1,0 +1,1472 @@
+/*
+ * rule_parse.c — turns Suricata/Snort rule text into struct rule.
+ *
+ *   action proto src_addr src_port dir dst_addr dst_port (kw; kw:value; ...)
+ *
+ * The header is parsed here (actions and protocols are tables); addresses and
+ * ports go to rule_addr.c.  Options are dispatched through one keyword table:
+ * each keyword has a small parse function that fills in the rule, so adding a
+ * keyword is one function and one table row.  A rule either loads whole or is
+ * reported once ("KEYWORD: reason", or "header: reason") and dropped; loading
+ * a file never stops at a bad rule.
+ *
+ * Content modifiers (nocase, depth, within, fast_pattern, ...) apply to the
+ * most recent content.  Checks that depend on the whole rule (fast_pattern
+ * restrictions, the sid, the priority) run once all options are read.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "kanshi/kanshi.h"
+#include "kanshi/rules.h"
+#include "rule_int.h"
+
+#define RULE_MAX_LEN (64 * 1024) /* one rule, continuation lines joined */
+#define RULE_MAX_KEYWORD 64
+#define CONTENT_VALUE_MAX 65535 /* bound of offset, depth, distance, within */
+
+/* ---- the (gid, sid) index ---------------------------------------------- */
+
+struct sid_slot {
+    uint64_t key; /* gid << 32 | sid; 0 marks a free slot (sid 0 is invalid) */
+    size_t idx;   /* index in rs->rules */
+};
+
+struct rs_priv {
+    struct sid_slot *slots;
+    size_t cap, n; /* cap is a power of two */
+};
+
+static size_t sid_hash(uint64_t key, size_t cap)
+{
+    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
+}
+
+static struct sid_slot *sid_find(const struct rs_priv *pv, uint64_t key)
+{
+    if (pv->cap == 0)
+        return NULL;
+    for (size_t i = sid_hash(key, pv->cap);; i = (i + 1) & (pv->cap - 1)) {
+        if (pv->slots[i].key == key)
+            return &pv->slots[i];
+        if (pv->slots[i].key == 0)
+            return NULL;
+    }
+}
+
+static void sid_put(struct rs_priv *pv, uint64_t key, size_t idx)
+{
+    size_t i = sid_hash(key, pv->cap);
+
+    while (pv->slots[i].key != 0)
+        i = (i + 1) & (pv->cap - 1);
+    pv->slots[i].key = key;
+    pv->slots[i].idx = idx;
+    pv->n++;
+}
+
+/* Makes room for one more key, keeping the table at most half full. */
+static int sid_reserve(struct rs_priv *pv)
+{
+    struct sid_slot *old = pv->slots;
+    size_t oldcap = pv->cap, ncap = pv->cap ? pv->cap * 2 : 1024;
+
+    if ((pv->n + 1) * 2 <= pv->cap)
+        return 0;
+    pv->slots = kanshi_calloc(ncap, sizeof(*pv->slots));
+    if (pv->slots == NULL) {
+        pv->slots = old;
+        return -ENOMEM;
+    }
+    pv->cap = ncap;
+    pv->n = 0;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].key != 0)
+            sid_put(pv, old[i].key, old[i].idx);
+    free(old);
+    return 0;
+}
+
+/* ---- parse state and errors -------------------------------------------- */
+
+struct rparse {
+    struct ruleset *rs;
+    struct rule *r;
+    size_t mcap;      /* capacity of r->matches */
+    int last_content; /* index in r->matches of the latest content, or -1 */
+    bool has_sid, has_priority, has_fast_pattern;
+    const char *kw; /* keyword (or "header") the error is about */
+    char kwbuf[RULE_MAX_KEYWORD + 1];
+    char err[320]; /* the reason */
+};
+
+static int rp_fail(struct rparse *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int rp_fail(struct rparse *p, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof(p->err), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+#define rp_err(p, ...) rp_fail((p), KANSHI_EPARSE, __VA_ARGS__)
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (is_blank(*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && is_blank(e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* Decimal in [min, max]; 0 or -1. */
+static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    bool neg = false;
+    int64_t v = 0;
+
+    if (*s == '-') {
+        neg = true;
+        s++;
+    }
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (neg)
+        v = -v;
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Strips the double quotes around a value; NULL when it is not quoted. */
+static char *unquote(char *v)
+{
+    size_t n = strlen(v);
+
+    if (n < 2 || v[0] != '"' || v[n - 1] != '"')
+        return NULL;
+    v[n - 1] = '\0';
+    return v + 1;
+}
+
+/* ---- rule_num: "N", "<N", ">=N", "!N", "N-M", "N<>M" ------------------- */
+
+bool rule_num_match(const struct rule_num *n, uint64_t x)
+{
+    switch (n->op) {
+    case NUM_EQ:
+        return x == n->a;
+    case NUM_NE:
+        return x != n->a;
+    case NUM_LT:
+        return x < n->a;
+    case NUM_LE:
+        return x <= n->a;
+    case NUM_GT:
+        return x > n->a;
+    case NUM_GE:
+        return x >= n->a;
+    case NUM_RANGE:
+        return x > n->a && x < n->b;
+    }
+    return false;
+}
+
+/* Reads digits at *s (after blanks) into *v, bounded by max. */
+static int num_digits(const char **s, uint64_t max, uint64_t *v)
+{
+    const char *p = *s;
+
+    while (is_blank(*p))
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    *v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        *v = *v * 10 + (uint64_t)(*p - '0');
+        if (*v > max)
+            return -1;
+    }
+    while (is_blank(*p))
+        p++;
+    *s = p;
+    return 0;
+}
+
+static const struct {
+    const char *tok;
+    enum rule_num_op op;
+} num_prefixes[] = {
+    /* two-character operators first */
+    {"<=", NUM_LE}, {">=", NUM_GE}, {"<", NUM_LT}, {">", NUM_GT}, {"!", NUM_NE}, {"=", NUM_EQ},
+};
+
+static int num_parse(struct rparse *p, const char *v, uint64_t max, struct rule_num *n)
+{
+    const char *s = v;
+    size_t i;
+
+    n->op = NUM_EQ;
+    n->b = 0;
+    for (i = 0; i < KANSHI_ARRAY_LEN(num_prefixes); i++) {
+        size_t l = strlen(num_prefixes[i].tok);
+        if (strncmp(s, num_prefixes[i].tok, l) == 0) {
+            n->op = num_prefixes[i].op;
+            s += l;
+            break;
+        }
+    }
+    if (num_digits(&s, max, &n->a) < 0)
+        return rp_err(p, "invalid value '%s' (expected 0..%" PRIu64 ")", v, max);
+    if (i == KANSHI_ARRAY_LEN(num_prefixes) && (*s == '-' || strncmp(s, "<>", 2) == 0)) {
+        s += *s == '-' ? 1 : 2;
+        n->op = NUM_RANGE;
+        if (num_digits(&s, max, &n->b) < 0)
+            return rp_err(p, "invalid range '%s' (expected 0..%" PRIu64 ")", v, max);
+        if (n->a >= n->b)
+            return rp_err(p, "invalid range '%s': the first bound must be below the second", v);
+    }
+    if (*s != '\0')
+        return rp_err(p, "invalid value '%s'", v);
+    if ((n->op == NUM_LT && n->a == 0) || (n->op == NUM_GT && n->a == max))
+        return rp_err(p, "'%s' can never match", v);
+    return 0;
+}
+
+/* ---- content and its modifiers ----------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Decodes the inside of a content string: literal bytes, |hex| blocks (blanks
+ * allowed between digits) and the escapes \" \; \\ \:.  out has room for
+ * strlen(s) bytes, which is always enough.
+ */
+static int content_decode(struct rparse *p, const char *s, uint8_t *out, size_t *outlen)
+{
+    size_t n = 0;
+    bool hex = false;
+    int nib = -1; /* pending high nibble inside a hex block */
+
+    for (; *s != '\0'; s++) {
+        char c = *s;
+        if (hex) {
+            if (c == '|') {
+                if (nib >= 0)
+                    return rp_err(p, "odd number of hex digits");
+                hex = false;
+            } else if (is_blank(c)) {
+                continue;
+            } else if (hexval(c) < 0) {
+                return rp_err(p, "invalid hex character '%c'", c);
+            } else if (nib < 0) {
+                nib = hexval(c);
+            } else {
+                out[n++] = (uint8_t)(nib << 4 | hexval(c));
+                nib = -1;
+            }
+        } else if (c == '\\') {
+            c = *++s;
+            if (c != '"' && c != ';' && c != '\\' && c != ':') {
+                if (c == '\0')
+                    return rp_err(p, "trailing backslash");
+                return rp_err(p, "invalid escape '\\%c'", c);
+            }
+            out[n++] = (uint8_t)c;
+        } else if (c == '|') {
+            hex = true;
+        } else if (c == '"') {
+            return rp_err(p, "unescaped '\"' inside content");
+        } else {
+            out[n++] = (uint8_t)c;
+        }
+    }
+    if (hex)
+        return rp_err(p, "unterminated hex escape");
+    *outlen = n;
+    return 0;
+}
+
+static struct rule_match *match_append(struct rparse *p)
+{
+    struct rule *r = p->r;
+
+    if (r->nmatches == p->mcap) {
+        size_t ncap = p->mcap ? p->mcap * 2 : 4;
+        struct rule_match *nm = kanshi_reallocarray(r->matches, ncap, sizeof(*nm));
+        if (nm == NULL)
+            return NULL;
+        r->matches = nm;
+        p->mcap = ncap;
+    }
+    memset(&r->matches[r->nmatches], 0, sizeof(r->matches[0]));
+    return &r->matches[r->nmatches++];
+}
+
+static int kw_content(struct rparse *p, char *v)
+{
+    struct rule_match *m;
+    uint8_t *pat;
+    size_t len = 0;
+    bool neg = false;
+    int rc;
+
+    if (*v == '!') {
+        neg = true;
+        v = trim(v + 1);
+    }
+    if ((v = unquote(v)) == NULL)
+        return rp_err(p, "value must be a quoted string");
+    pat = malloc(strlen(v) + 1);
+    if (pat == NULL)
+        return -ENOMEM;
+    rc = content_decode(p, v, pat, &len);
+    if (rc == 0 && len == 0)
+        rc = rp_err(p, "empty content");
+    if (rc == 0 && len > CONTENT_VALUE_MAX)
+        rc = rp_err(p, "content longer than %d bytes", CONTENT_VALUE_MAX);
+    if (rc == 0 && (m = match_append(p)) == NULL)
+        rc = -ENOMEM;
+    if (rc != 0) {
+        free(pat);
+        return rc;
+    }
+    m->kind = RULE_MATCH_CONTENT;
+    m->buffer = RULE_BUF_PAYLOAD;
+    m->u.content.pat = pat;
+    m->u.content.len = len;
+    m->u.content.flags = neg ? CONTENT_NEGATED : 0;
+    p->last_content = (int)(p->r->nmatches - 1);
+    return 0;
+}
+
+/* The content a modifier applies to, or NULL with the error set. */
+static struct rule_content *cur_content(struct rparse *p)
+{
+    if (p->last_content < 0) {
+        rp_err(p, "no preceding content");
+        return NULL;
+    }
+    return &p->r->matches[p->last_content].u.content;
+}
+
+/* Sets a flag-only modifier once per content. */
+static int content_flag(struct rparse *p, uint32_t flag)
+{
+    struct rule_content *c = cur_content(p);
+
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    if (c->flags & flag)
+        return rp_err(p, "given twice for the same content");
+    c->flags |= flag;
+    return 0;
+}
+
+static int kw_nocase(struct rparse *p, char *v)
+{
+    (void)v;
+    return content_flag(p, CONTENT_NOCASE);
+}
+
+static int kw_rawbytes(struct rparse *p, char *v)
+{
+    (void)v;
+    return content_flag(p, CONTENT_RAWBYTES);
+}
+
+static int kw_endswith(struct rparse *p, char *v)
+{
+    (void)v;
+    return content_flag(p, CONTENT_ENDSWITH);
+}
+
+#define CONTENT_ABSOLUTE (CONTENT_OFFSET | CONTENT_DEPTH)
+#define CONTENT_RELATIVE (CONTENT_DISTANCE | CONTENT_WITHIN)
+
+/*
+ * Common checks of offset, depth, distance and within: a content to apply
+ * to, not given twice, not mixed with startswith, and absolute (offset,
+ * depth) and relative (distance, within) positions not mixed on one content.
+ */
+static struct rule_content *position_check(struct rparse *p, uint32_t flag, const char *v,
+                                           int64_t min, int64_t *val)
+{
+    struct rule_content *c = cur_content(p);
+    uint32_t other = (flag & CONTENT_ABSOLUTE) ? CONTENT_RELATIVE : CONTENT_ABSOLUTE;
+
+    if (c == NULL)
+        return NULL;
+    if (c->flags & flag)
+        rp_err(p, "given twice for the same content");
+    else if (c->flags & CONTENT_STARTSWITH)
+        rp_err(p, "can't be mixed with startswith");
+    else if (c->flags & other)
+        rp_err(p, "offset/depth can't be mixed with distance/within on the same content");
+    else if (parse_int(v, min, CONTENT_VALUE_MAX, val) < 0)
+        rp_err(p, "invalid value '%s' (expected %" PRId64 "..%d)", v, min, CONTENT_VALUE_MAX);
+    else
+        return c;
+    return NULL;
+}
+
+static int kw_offset(struct rparse *p, char *v)
+{
+    int64_t n;
+    struct rule_content *c = position_check(p, CONTENT_OFFSET, v, 0, &n);
+
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    c->offset = (int32_t)n;
+    c->flags |= CONTENT_OFFSET;
+    return 0;
+}
+
+static int kw_depth(struct rparse *p, char *v)
+{
+    int64_t n;
+    struct rule_content *c = position_check(p, CONTENT_DEPTH, v, 0, &n);
+
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    if (n == 0)
+        return rp_err(p, "depth 0 is invalid");
+    if ((size_t)n < c->len)
+        return rp_err(p, "depth %" PRId64 " is less than the content length %zu", n, c->len);
+    c->depth = (int32_t)n;
+    c->flags |= CONTENT_DEPTH;
+    return 0;
+}
+
+static int kw_distance(struct rparse *p, char *v)
+{
+    int64_t n;
+    struct rule_content *c = position_check(p, CONTENT_DISTANCE, v, -CONTENT_VALUE_MAX, &n);
+
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    c->distance = (int32_t)n;
+    c->flags |= CONTENT_DISTANCE;
+    return 0;
+}
+
+static int kw_within(struct rparse *p, char *v)
+{
+    int64_t n;
+    struct rule_content *c = position_check(p, CONTENT_WITHIN, v, 0, &n);
+
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    if ((size_t)n < c->len)
+        return rp_err(p, "within %" PRId64 " is less than the content length %zu", n, c->len);
+    c->within = (int32_t)n;
+    c->flags |= CONTENT_WITHIN;
+    return 0;
+}
+
+/* startswith anchors the content at the start of the buffer: depth = len. */
+static int kw_startswith(struct rparse *p, char *v)
+{
+    struct rule_content *c = cur_content(p);
+
+    (void)v;
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    if (c->flags & CONTENT_STARTSWITH)
+        return rp_err(p, "given twice for the same content");
+    if (c->flags & (CONTENT_ABSOLUTE | CONTENT_RELATIVE))
+        return rp_err(p, "can't be mixed with offset, depth, distance or within");
+    c->flags |= CONTENT_STARTSWITH | CONTENT_DEPTH | CONTENT_OFFSET;
+    c->offset = 0;
+    c->depth = (int32_t)c->len;
+    return 0;
+}
+
+static int kw_fast_pattern(struct rparse *p, char *v)
+{
+    struct rule_content *c = cur_content(p);
+
+    if (c == NULL)
+        return KANSHI_EPARSE;
+    if (p->has_fast_pattern)
+        return rp_err(p, "can be used on only one content in a rule");
+    p->has_fast_pattern = true;
+    c->flags |= CONTENT_FAST_PATTERN;
+    if (v == NULL)
+        return 0;
+    if (strcmp(v, "only") == 0) {
+        c->flags |= CONTENT_FAST_PATTERN_ONLY;
+        return 0;
+    }
+    char *comma = strchr(v, ',');
+    int64_t off, len;
+    if (comma == NULL)
+        return rp_err(p, "invalid argument '%s' (expected only or offset,length)", v);
+    *comma = '\0';
+    if (parse_int(trim(v), 0, CONTENT_VALUE_MAX, &off) < 0 ||
+        parse_int(trim(comma + 1), 1, CONTENT_VALUE_MAX, &len) < 0)
+        return rp_err(p, "invalid offset,length '%s,%s'", v, comma + 1);
+    if ((size_t)(off + len) > c->len)
+        return rp_err(p, "offset %" PRId64 " + length %" PRId64 " exceeds the content length %zu",
+                      off, len, c->len);
+    c->flags |= CONTENT_FAST_PATTERN_CHOP;
+    c->fp_offset = (uint16_t)off;
+    c->fp_len = (uint16_t)len;
+    return 0;
+}
+
+/* Whole-rule checks of fast_pattern, which may come before or after the
+ * modifiers it conflicts with. */
+static int fast_pattern_check(struct rparse *p)
+{
+    for (size_t i = 0; i < p->r->nmatches; i++) {
+        const struct rule_content *c = &p->r->matches[i].u.content;
+        if (p->r->matches[i].kind != RULE_MATCH_CONTENT || !(c->flags & CONTENT_FAST_PATTERN))
+            continue;
+        p->kw = "fast_pattern";
+        if ((c->flags & CONTENT_NEGATED) &&
+            (c->flags & (CONTENT_FAST_PATTERN_ONLY | CONTENT_FAST_PATTERN_CHOP)))
+            return rp_err(p, "only and offset,length can't be used on negated content");
+        if ((c->flags & CONTENT_NEGATED) && (c->flags & (CONTENT_ABSOLUTE | CONTENT_RELATIVE)))
+            return rp_err(p, "can't be used on negated content with offset, depth, distance "
+                             "or within");
+        if ((c->flags & CONTENT_FAST_PATTERN_ONLY) &&
+            (c->flags & (CONTENT_ABSOLUTE | CONTENT_RELATIVE)))
+            return rp_err(p, "only can't be used with offset, depth, distance or within");
+        if ((c->flags & CONTENT_FAST_PATTERN_ONLY) && i + 1 < p->r->nmatches &&
+            p->r->matches[i + 1].kind == RULE_MATCH_CONTENT &&
+            (p->r->matches[i + 1].u.content.flags & CONTENT_RELATIVE))
+            return rp_err(p, "only can't be used on a content a relative content follows");
+    }
+    return 0;
+}
+
+/* ---- rule identity and description ------------------------------------- */
+
+static int kw_u32(struct rparse *p, const char *v, int64_t min, uint32_t *out)
+{
+    int64_t n;
+
+    if (parse_int(v, min, UINT32_MAX, &n) < 0)
+        return rp_err(p, "invalid value '%s' (expected %" PRId64 "..%" PRIu32 ")", v, min,
+                      UINT32_MAX);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int kw_sid(struct rparse *p, char *v)
+{
+    p->has_sid = true;
+    return kw_u32(p, v, 1, &p->r->sid);
+}
+
+static int kw_rev(struct rparse *p, char *v)
+{
+    return kw_u32(p, v, 0, &p->r->rev);
+}
+
+static int kw_gid(struct rparse *p, char *v)
+{
+    return kw_u32(p, v, 0, &p->r->gid);
+}
+
+static int kw_priority(struct rparse *p, char *v)
+{
+    int64_t n;
+
+    if (parse_int(v, 1, 255, &n) < 0)
+        return rp_err(p, "invalid value '%s' (expected 1..255)", v);
+    p->r->priority = (int)n;
+    p->has_priority = true;
+    return 0;
+}
+
+/* msg: the quoted text with \; \" \\ \: unescaped; other backslashes kept. */
+static int kw_msg(struct rparse *p, char *v)
+{
+    char *s = unquote(v), *o;
+
+    if (s == NULL)
+        return rp_err(p, "value must be a quoted string");
+    p->r->msg = o = malloc(strlen(s) + 1);
+    if (o == NULL)
+        return -ENOMEM;
+    for (; *s != '\0'; s++) {
+        if (*s == '\\' && s[1] != '\0' && strchr("\";\\:", s[1]) != NULL)
+            s++;
+        *o++ = *s;
+    }
+    *o = '\0';
+    return 0;
+}
+
+static int kw_classtype(struct rparse *p, char *v)
+{
+    const struct rule_class *c = ruleset_find_class(p->rs, v);
+
+    if (c == NULL)
+        return rp_err(p, "unknown classtype '%s'", v);
+    p->r->classtype = strdup(c->name);
+    return p->r->classtype == NULL ? -ENOMEM : 0;
+}
+
+/* metadata: kept raw; several metadata keywords are joined with ", ". */
+static int kw_metadata(struct rparse *p, char *v)
+{
+    char *old = p->r->metadata, *nv;
+    size_t ol = old ? strlen(old) : 0, vl = strlen(v);
+
+    nv = realloc(old, ol + (old ? 2 : 0) + vl + 1);
+    if (nv == NULL)
+        return -ENOMEM;
+    if (old != NULL) {
+        memcpy(nv + ol, ", ", 2);
+        ol += 2;
+    }
+    memcpy(nv + ol, v, vl + 1);
+    p->r->metadata = nv;
+    return 0;
+}
+
+/* reference: accepted (for compatibility) and not kept. */
+static int kw_reference(struct rparse *p, char *v)
+{
+    (void)p;
+    (void)v;
+    return 0;
+}
+
+/* target: accepted for src_ip/dest_ip; alerts do not use it yet. */
+static int kw_target(struct rparse *p, char *v)
+{
+    if (strcmp(v, "src_ip") != 0 && strcmp(v, "dest_ip") != 0)
+        return rp_err(p, "invalid value '%s' (expected src_ip or dest_ip)", v);
+    return 0;
+}
+
+/* ---- header tests ------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} flow_opts[] = {
+    {"established", RULE_FLOW_ESTABLISHED}, {"not_established", RULE_FLOW_NOT_ESTABLISHED},
+    {"stateless", RULE_FLOW_STATELESS},     {"to_server", RULE_FLOW_TOSERVER},
+    {"from_client", RULE_FLOW_TOSERVER},    {"to_client", RULE_FLOW_TOCLIENT},
+    {"from_server", RULE_FLOW_TOCLIENT},    {"only_stream", RULE_FLOW_ONLY_STREAM},
+    {"no_stream", RULE_FLOW_NO_STREAM},
+};
+
+/* Options that cannot be combined. */
+static const uint32_t flow_conflicts[][2] = {
+    {RULE_FLOW_ESTABLISHED, RULE_FLOW_NOT_ESTABLISHED},
+    {RULE_FLOW_ESTABLISHED, RULE_FLOW_STATELESS},
+    {RULE_FLOW_TOSERVER, RULE_FLOW_TOCLIENT},
+    {RULE_FLOW_ONLY_STREAM, RULE_FLOW_NO_STREAM},
+};
+
+static int flow_option(struct rparse *p, const char *opt, const char **given)
+{
+    size_t i;
+    uint32_t bit;
+
+    for (i = 0; i < KANSHI_ARRAY_LEN(flow_opts); i++)
+        if (strcasecmp(opt, flow_opts[i].name) == 0)
+            break;
+    if (i == KANSHI_ARRAY_LEN(flow_opts))
+        return rp_err(p, "invalid option '%s'", opt);
+    bit = flow_opts[i].bit;
+    if (p->r->flow & bit)
+        return rp_err(p, "'%s' repeats '%s'", opt, given[__builtin_ctz(bit)]);
+    for (size_t k = 0; k < KANSHI_ARRAY_LEN(flow_conflicts); k++) {
+        for (int j = 0; j < 2; j++) {
+            uint32_t other = flow_conflicts[k][1 - j];
+            if (flow_conflicts[k][j] == bit && (p->r->flow & other))
+                return rp_err(p, "'%s' conflicts with '%s'", opt, given[__builtin_ctz(other)]);
+        }
+    }
+    p->r->flow |= bit;
+    given[__builtin_ctz(bit)] = opt;
+    return 0;
+}
+
+static int kw_flow(struct rparse *p, char *v)
+{
+    const char *given[32] = {0};
+
+    for (char *opt = v, *next; opt != NULL; opt = next) {
+        next = strchr(opt, ',');
+        if (next != NULL)
+            *next++ = '\0';
+        opt = trim(opt);
+        if (*opt == '\0')
+            return rp_err(p, "empty option");
+        int rc = flow_option(p, opt, given);
+        if (rc != 0)
+            return rc;
+    }
+    p->r->has |= RULE_HAS_FLOW;
+    return 0;
+}
+
+static int kw_num(struct rparse *p, const char *v, uint64_t max, struct rule_num *n, uint32_t has)
+{
+    int rc = num_parse(p, v, max, n);
+
+    if (rc == 0)
+        p->r->has |= has;
+    return rc;
+}
+
+static int kw_dsize(struct rparse *p, char *v)
+{
+    return kw_num(p, v, 65535, &p->r->dsize, RULE_HAS_DSIZE);
+}
+
+static int kw_ttl(struct rparse *p, char *v)
+{
+    return kw_num(p, v, 255, &p->r->ttl, RULE_HAS_TTL);
+}
+
+static int kw_itype(struct rparse *p, char *v)
+{
+    return kw_num(p, v, 255, &p->r->itype, RULE_HAS_ITYPE);
+}
+
+static int kw_icode(struct rparse *p, char *v)
+{
+    return kw_num(p, v, 255, &p->r->icode, RULE_HAS_ICODE);
+}
+
+/* IANA protocol numbers by their /etc/protocols names. */
+/* clang-format off */
+static const struct {
+    const char *name;
+    uint8_t num;
+} ip_protos[] = {
+    {"hopopt", 0},      {"ip", 0},         {"icmp", 1},        {"igmp", 2},
+    {"ggp", 3},         {"ipencap", 4},    {"ipv4", 4},        {"st", 5},
+    {"tcp", 6},         {"egp", 8},        {"igp", 9},         {"pup", 12},
+    {"udp", 17},        {"hmp", 20},       {"xns-idp", 22},    {"rdp", 27},
+    {"iso-tp4", 29},    {"dccp", 33},      {"xtp", 36},        {"ddp", 37},
+    {"idpr-cmtp", 38},  {"ipv6", 41},      {"ipv6-route", 43}, {"ipv6-frag", 44},
+    {"idrp", 45},       {"rsvp", 46},      {"gre", 47},        {"esp", 50},
+    {"ah", 51},         {"skip", 57},      {"ipv6-icmp", 58},  {"icmpv6", 58},
+    {"ipv6-nonxt", 59}, {"ipv6-opts", 60}, {"rspf", 73},       {"vmtp", 81},
+    {"eigrp", 88},      {"ospf", 89},      {"ax.25", 93},      {"ipip", 94},
+    {"etherip", 97},    {"encap", 98},     {"pim", 103},       {"ipcomp", 108},
+    {"vrrp", 112},      {"l2tp", 115},     {"isis", 124},      {"sctp", 132},
+    {"fc", 133},        {"udplite", 136},  {"mpls-in-ip", 137}, {"manet", 138},
+    {"hip", 139},       {"shim6", 140},    {"wesp", 141},      {"rohc", 142},
+    {"mobility-header", 135},
+};
+/* clang-format on */
+
+/* ip_proto:[<>!]N or a protocol name. */
+static int kw_ip_proto(struct rparse *p, char *v)
+{
+    const char *s = v;
+    enum rule_num_op op = NUM_EQ;
+    int64_t n = -1;
+
+    if (*s == '<' || *s == '>' || *s == '!') {
+        op = *s == '<' ? NUM_LT : *s == '>' ? NUM_GT : NUM_NE;
+        s++;
+        while (is_blank(*s))
+            s++;
+    }
+    if (*s >= '0' && *s <= '9') {
+        if (parse_int(s, 0, 255, &n) < 0)
+            return rp_err(p, "invalid protocol '%s' (expected 0..255 or a name)", v);
+    } else {
+        for (size_t i = 0; i < KANSHI_ARRAY_LEN(ip_protos); i++)
+            if (strcasecmp(s, ip_protos[i].name) == 0)
+                n = ip_protos[i].num;
+        if (n < 0)
+            return rp_err(p, "unknown protocol '%s'", s);
+    }
+    if ((op == NUM_LT && n == 0) || (op == NUM_GT && n == 255))
+        return rp_err(p, "'%s' can never match", v);
+    p->r->ip_proto = (uint8_t)n;
+    p->r->ip_proto_op = op;
+    p->r->has |= RULE_HAS_IP_PROTO;
+    return 0;
+}
+
+/* TCP flag letters; 1 and 2 are the old names of CWR and ECE. */
+static int tcp_flag_bit(char c)
+{
+    static const char letters[] = "FSRPAUCE12";
+    static const uint8_t bits[] = {TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK,
+                                   TH_URG, TH_CWR, TH_ECE, TH_CWR,  TH_ECE};
+    const char *q = c != '\0' ? strchr(letters, toupper((unsigned char)c)) : NULL;
+
+    return q == NULL ? -1 : bits[q - letters];
+}
+
+/* flags:[+*!]FSRPAUCE[+*!][,mask]; "0" means no flag set. */
+static int kw_flags(struct rparse *p, char *v)
+{
+    struct rule_tcp_flags *f = &p->r->tcp_flags;
+    char *mask = strchr(v, ',');
+    bool have_mod = false, have_flag = false;
+
+    if (mask != NULL)
+        *mask++ = '\0';
+    for (const char *s = trim(v); *s != '\0'; s++) {
+        int bit = tcp_flag_bit(*s);
+        if (*s == '+' || *s == '*' || *s == '!') {
+            if (have_mod)
+                return rp_err(p, "more than one modifier in '%s'", v);
+            have_mod = true;
+            f->mod = *s == '+' ? FLAGS_PLUS : *s == '*' ? FLAGS_ANY : FLAGS_NOT;
+        } else if (*s == '0') {
+            have_flag = true;
+        } else if (bit >= 0) {
+            f->flags |= (uint8_t)bit;
+            have_flag = true;
+        } else {
+            return rp_err(p, "invalid flag '%c'", *s);
+        }
+    }
+    if (!have_flag)
+        return rp_err(p, "no flags given");
+    if (mask != NULL) {
+        mask = trim(mask);
+        if (*mask == '\0')
+            return rp_err(p, "empty ignore mask");
+        for (const char *s = mask; *s != '\0'; s++) {
+            int bit = tcp_flag_bit(*s);
+            if (bit < 0)
+                return rp_err(p, "invalid flag '%c' in the ignore mask", *s);
+            f->ignore |= (uint8_t)bit;
+        }
+    }
+    p->r->has |= RULE_HAS_FLAGS;
+    return 0;
+}
+
+/* ---- the keyword table ------------------------------------------------- */
+
+enum {
+    KW_NOVALUE = 1u << 0, /* "kw;" only */
+    KW_VALUE = 1u << 1,   /* "kw:value;" only */
+    KW_ONCE = 1u << 2,    /* at most once per rule */
+};
+
+struct keyword {
+    const char *name;
+    int (*parse)(struct rparse *p, char *value); /* value NULL when absent */
+    unsigned flags;
+};
+
+static const struct keyword keywords[] = {
+    /* identity and description */
+    {"msg", kw_msg, KW_VALUE | KW_ONCE},
+    {"sid", kw_sid, KW_VALUE | KW_ONCE},
+    {"rev", kw_rev, KW_VALUE | KW_ONCE},
+    {"gid", kw_gid, KW_VALUE | KW_ONCE},
+    {"classtype", kw_classtype, KW_VALUE | KW_ONCE},
+    {"priority", kw_priority, KW_VALUE | KW_ONCE},
+    {"metadata", kw_metadata, KW_VALUE},
+    {"reference", kw_reference, KW_VALUE},
+    {"target", kw_target, KW_VALUE | KW_ONCE},
+    /* payload */
+    {"content", kw_content, KW_VALUE},
+    {"nocase", kw_nocase, KW_NOVALUE},
+    {"offset", kw_offset, KW_VALUE},
+    {"depth", kw_depth, KW_VALUE},
+    {"distance", kw_distance, KW_VALUE},
+    {"within", kw_within, KW_VALUE},
+    {"startswith", kw_startswith, KW_NOVALUE},
+    {"endswith", kw_endswith, KW_NOVALUE},
+    {"rawbytes", kw_rawbytes, KW_NOVALUE},
+    {"fast_pattern", kw_fast_pattern, 0},
+    /* header tests */
+    {"flow", kw_flow, KW_VALUE | KW_ONCE},
+    {"dsize", kw_dsize, KW_VALUE | KW_ONCE},
+    {"ttl", kw_ttl, KW_VALUE | KW_ONCE},
+    {"itype", kw_itype, KW_VALUE | KW_ONCE},
+    {"icode", kw_icode, KW_VALUE | KW_ONCE},
+    {"ip_proto", kw_ip_proto, KW_VALUE | KW_ONCE},
+    {"flags", kw_flags, KW_VALUE | KW_ONCE},
+};
+
+#define KW_MAX 256
+_Static_assert(KANSHI_ARRAY_LEN(keywords) <= KW_MAX, "raise KW_MAX");
+
+static const struct keyword *kw_find(const char *name)
+{
+    for (size_t i = 0; i < KANSHI_ARRAY_LEN(keywords); i++)
+        if (strcasecmp(keywords[i].name, name) == 0)
+            return &keywords[i];
+    return NULL;
+}
+
+/* ---- the header -------------------------------------------------------- */
+
+/* Actions; Suricata's others are known but not supported yet. */
+static const struct {
+    const char *name;
+    enum rule_action action;
+    bool supported;
+} actions[] = {
+    {"alert", RULE_ACTION_ALERT, true},
+    {"pass", RULE_ACTION_PASS, true},
+    {"drop", RULE_ACTION_DROP, true},
+    {"reject", RULE_ACTION_REJECT, true},
+    {"rejectsrc", 0, false},
+    {"rejectdst", 0, false},
+    {"rejectboth", 0, false},
+    {"config", 0, false},
+};
+
+/* Protocols a rule header may name.  Supporting another one (the
+ * application-layer protocols below) is one row here and its rule_proto. */
+static const struct {
+    const char *name;
+    enum rule_proto proto;
+} protos[] = {
+    {"ip", RULE_PROTO_IP},
+    {"tcp", RULE_PROTO_TCP},
+    {"udp", RULE_PROTO_UDP},
+    {"icmp", RULE_PROTO_ICMP},
+    {"icmpv6", RULE_PROTO_ICMPV6},
+    {"tcp-pkt", RULE_PROTO_TCP_PKT},
+    {"tcp-stream", RULE_PROTO_TCP_STREAM},
+};
+
+/* Suricata's other protocols: reported as unsupported rather than unknown. */
+/* clang-format off */
+static const char *const protos_later[] = {
+    "icmpv4", "sctp", "pkthdr", "ipv4", "ipv6", "igmp", "arp", "ethernet", "llmnr", "mdns",
+    "http", "http1", "http2", "http-any", "doh2", "dns", "tls", "ssh", "smtp", "ftp",
+    "ftp-data", "smb", "dcerpc", "dhcp", "nfs", "ntp", "tftp", "ike", "ikev2", "krb5", "snmp",
+    "sip", "rfb", "mqtt", "rdp", "modbus", "dnp3", "enip", "quic", "pgsql", "telnet",
+    "websocket", "ldap", "imap", "pop3", "bittorrent-dht", "irc", "nntp", "template",
+};
+/* clang-format on */
+
+/* Matches a protocol token against a name; "proto:hook" (Suricata 8 rule
+ * hooks) is compared by its protocol part. */
+static bool proto_is(const char *tok, size_t plen, const char *name)
+{
+    return strncasecmp(tok, name, plen) == 0 && name[plen] == '\0';
+}
+
+static int header_proto(struct rparse *p, const char *tok)
+{
+    size_t plen = strcspn(tok, ":");
+
+    for (size_t i = 0; tok[plen] == '\0' && i < KANSHI_ARRAY_LEN(protos); i++) {
+        if (proto_is(tok, plen, protos[i].name)) {
+            p->r->proto = protos[i].proto;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < KANSHI_ARRAY_LEN(protos); i++)
+        if (proto_is(tok, plen, protos[i].name))
+            return rp_fail(p, KANSHI_EUNSUPPORTED, "unsupported protocol '%s'", tok);
+    for (size_t i = 0; i < KANSHI_ARRAY_LEN(protos_later); i++)
+        if (proto_is(tok, plen, protos_later[i]))
+            return rp_fail(p, KANSHI_EUNSUPPORTED, "unsupported protocol '%s'", tok);
+    return rp_err(p, "unknown protocol '%s'", tok);
+}
+
+/* The next header token: up to a blank or '(' outside brackets. */
+static char *next_token(char **s, char **end)
+{
+    char *p = *s;
+    int depth = 0;
+
+    while (is_blank(*p))
+        p++;
+    if (*p == '\0' || *p == '(')
+        return NULL;
+    char *start = p;
+    for (; *p != '\0'; p++) {
+        if (*p == '[')
+            depth++;
+        else if (*p == ']')
+            depth--;
+        else if (depth <= 0 && (is_blank(*p) || *p == '('))
+            break;
+    }
+    *end = p;
+    *s = p;
+    return start;
+}
+
+static int header_addr(struct rparse *p, struct addr_set *out, const char *tok)
+{
+    int rc = addr_set_parse(out, tok, p->rs->vars, p->err, sizeof(p->err));
+    return rc == -ENOMEM ? rc : rc != 0 ? KANSHI_EPARSE : 0;
+}
+
+static int header_port(struct rparse *p, struct port_set *out, const char *tok)
+{
+    int rc = port_set_parse(out, tok, p->rs->vars, p->err, sizeof(p->err));
+    return rc == -ENOMEM ? rc : rc != 0 ? KANSHI_EPARSE : 0;
+}
+
+/* Parses the seven header fields of text; *opts gets the options (between
+ * the parentheses, NUL-terminated in place). */
+static int parse_header(struct rparse *p, char *text, char **opts)
+{
+    enum { H_ACTION, H_PROTO, H_SRC, H_SP, H_DIR, H_DST, H_DP, H_N };
+    static const char *const what[H_N] = {"action",          "protocol",  "source address",
+                                          "source port",     "direction", "destination address",
+                                          "destination port"};
+    char *tok[H_N], *tend[H_N], *s = text, *e;
+    size_t i;
+    int rc;
+
+    p->kw = "header";
+    for (i = 0; i < H_N; i++)
+        if ((tok[i] = next_token(&s, &tend[i])) == NULL)
+            return rp_err(p, "missing %s", what[i]);
+    while (is_blank(*s))
+        s++;
+    if (*s != '(')
+        return rp_err(p, "expected '(' after the destination port");
+    *opts = s + 1;
+    e = s + strlen(s);
+    while (e > s + 1 && is_blank(e[-1]))
+        e--;
+    if (e[-1] != ')')
+        return rp_err(p, "rule does not end with ')'");
+    e[-1] = '\0';
+    for (i = 0; i < H_N; i++)
+        *tend[i] = '\0';
+
+    for (i = 0; i < KANSHI_ARRAY_LEN(actions); i++)
+        if (strcmp(tok[H_ACTION], actions[i].name) == 0)
+            break;
+    if (i == KANSHI_ARRAY_LEN(actions))
+        return rp_err(p, "unknown action '%s'", tok[H_ACTION]);
+    if (!actions[i].supported)
+        return rp_fail(p, KANSHI_EUNSUPPORTED, "unsupported action '%s'", tok[H_ACTION]);
+    p->r->action = actions[i].action;
+
+    if ((rc = header_proto(p, tok[H_PROTO])) != 0)
+        return rc;
+
+    if (strcmp(tok[H_DIR], "<>") == 0)
+        p->r->bidir = true;
+    else if (strcmp(tok[H_DIR], "->") != 0)
+        return rp_err(p, "invalid direction '%s' (expected -> or <>)", tok[H_DIR]);
+
+    if ((rc = header_addr(p, &p->r->src, tok[H_SRC])) != 0 ||
+        (rc = header_port(p, &p->r->sp, tok[H_SP])) != 0 ||
+        (rc = header_addr(p, &p->r->dst, tok[H_DST])) != 0 ||
+        (rc = header_port(p, &p->r->dp, tok[H_DP])) != 0)
+        return rc;
+    return 0;
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+/* Splits off the next "name[:value];" at *s.  Values end at the first ';'
+ * not escaped by a backslash (quotes do not protect ';', as in Suricata). */
+static int next_option(struct rparse *p, char **s, char **name, char **value)
+{
+    char *q = *s, *n;
+
+    while (is_blank(*q))
+        q++;
+    n = q;
+    while (*q != '\0' && *q != ':' && *q != ';' && !is_blank(*q))
+        q++;
+    snprintf(p->kwbuf, sizeof(p->kwbuf), "%.*s", (int)(q - n), n);
+    p->kw = p->kwbuf;
+    if (q == n)
+        return rp_err(p, "empty keyword");
+    if ((size_t)(q - n) > RULE_MAX_KEYWORD)
+        return rp_err(p, "keyword too long");
+    char *nend = q;
+    while (is_blank(*q))
+        q++;
+    *value = NULL;
+    if (*q == ':') {
+        char *v = ++q;
+        while (*q != '\0' && *q != ';') {
+            if (*q == '\\' && q[1] != '\0')
+                q++;
+            q++;
+        }
+        if (*q != ';')
+            return rp_err(p, "missing ';' after the value");
+        *q = '\0';
+        *value = trim(v);
+    } else if (*q != ';') {
+        return rp_err(p, "missing ';'");
+    }
+    *nend = '\0';
+    *name = n;
+    *s = q + 1;
+    return 0;
+}
+
+static int parse_options(struct rparse *p, char *s)
+{
+    bool seen[KW_MAX] = {false};
+
+    for (;;) {
+        char *name = NULL, *value = NULL;
+        const struct keyword *kw;
+        int rc;
+
+        while (is_blank(*s))
+            s++;
+        if (*s == '\0')
+            return 0;
+        if ((rc = next_option(p, &s, &name, &value)) != 0)
+            return rc;
+        if ((kw = kw_find(name)) == NULL)
+            return rp_fail(p, KANSHI_EUNSUPPORTED, "unsupported keyword");
+        p->kw = kw->name;
+        if ((kw->flags & KW_ONCE) && seen[kw - keywords])
+            return rp_err(p, "duplicated keyword");
+        seen[kw - keywords] = true;
+        if ((kw->flags & KW_VALUE) && (value == NULL || *value == '\0'))
+            return rp_err(p, "missing value");
+        if ((kw->flags & KW_NOVALUE) && value != NULL)
+            return rp_err(p, "takes no value");
+        if (value != NULL && *value == '\0')
+            return rp_err(p, "empty value");
+        if ((rc = kw->parse(p, value)) != 0)
+            return rc;
+    }
+}
+
+/* Whole-rule checks once every option is read. */
+static int rule_finish(struct rparse *p)
+{
+    struct rule *r = p->r;
+    int rc;
+
+    if (!p->has_sid) {
+        p->kw = "sid";
+        return rp_err(p, "rule has no sid");
+    }
+    if ((rc = fast_pattern_check(p)) != 0)
+        return rc;
+    if (!p->has_priority) {
+        const struct rule_class *c = r->classtype ? ruleset_find_class(p->rs, r->classtype) : NULL;
+        r->priority = c != NULL ? c->priority : 3;
+    }
+    return 0;
+}
+
+/* ---- rulesets ---------------------------------------------------------- */
+
+void rule_free(struct rule *r)
+{
+    if (r == NULL)
+        return;
+    addr_set_fini(&r->src);
+    addr_set_fini(&r->dst);
+    port_set_fini(&r->sp);
+    port_set_fini(&r->dp);
+    for (size_t i = 0; i < r->nmatches; i++)
+        if (r->matches[i].kind == RULE_MATCH_CONTENT)
+            free(r->matches[i].u.content.pat);
+    free(r->matches);
+    free(r->msg);
+    free(r->classtype);
+    free(r->metadata);
+    free(r->file);
+    free(r);
+}
+
+int ruleset_create(struct ruleset **out, struct rule_vars *vars, rule_error_fn on_error, void *arg)
+{
+    struct ruleset *rs = calloc(1, sizeof(*rs));
+    int rc = -ENOMEM;
+
+    if (rs == NULL) {
+        rule_vars_destroy(vars); /* ownership passes even on failure */
+        return -ENOMEM;
+    }
+    rs->vars = vars;
+    rs->on_error = on_error;
+    rs->on_error_arg = arg;
+    if (vars == NULL &&
+        ((rc = rule_vars_create(&rs->vars)) < 0 || (rc = rule_vars_set_defaults(rs->vars)) < 0))
+        goto fail;
+    if ((rs->priv = calloc(1, sizeof(struct rs_priv))) == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = rule_class_init_defaults(rs)) < 0)
+        goto fail;
+    *out = rs;
+    return 0;
+fail:
+    ruleset_destroy(rs);
+    return rc;
+}
+
+void ruleset_destroy(struct ruleset *rs)
+{
+    struct rs_priv *pv;
+
+    if (rs == NULL)
+        return;
+    for (size_t i = 0; i < rs->nrules; i++)
+        rule_free(rs->rules[i]);
+    free(rs->rules);
+    rule_class_free_all(rs);
+    rule_vars_destroy(rs->vars);
+    pv = rs->priv;
+    if (pv != NULL)
+        free(pv->slots);
+    free(pv);
+    free(rs);
+}
+
+/* Reports a rule that did not load. */
+static void report(struct ruleset *rs, const char *file, unsigned line, const char *kw,
+                   const char *reason)
+{
+    char msg[512];
+
+    rs->nerrors++;
+    if (rs->on_error == NULL)
+        return;
+    snprintf(msg, sizeof(msg), "%s: %s", kw, reason);
+    rs->on_error(rs->on_error_arg, file, line, msg);
+}
+
+/* Adds the parsed rule to rs unless its (gid, sid) is taken. */
+static int ruleset_append(struct rparse *p)
+{
+    struct ruleset *rs = p->rs;
+    struct rs_priv *pv = rs->priv;
+    uint64_t key = (uint64_t)p->r->gid << 32 | p->r->sid;
+    const struct sid_slot *dup = sid_find(pv, key);
+
+    if (dup != NULL) {
+        const struct rule *o = rs->rules[dup->idx];
+        p->kw = "sid";
+        return rp_err(p, "duplicate sid %" PRIu32 " (gid %" PRIu32 "), first at %s:%u", p->r->sid,
+                      p->r->gid, o->file, o->line);
+    }
+    if (sid_reserve(pv) < 0)
+        return -ENOMEM;
+    struct rule **nr = kanshi_reallocarray(rs->rules, rs->nrules + 1, sizeof(*nr));
+    if (nr == NULL)
+        return -ENOMEM;
+    rs->rules = nr;
+    rs->rules[rs->nrules] = p->r;
+    sid_put(pv, key, rs->nrules);
+    rs->nrules++;
+    return 0;
+}
+
+int ruleset_add_rule(struct ruleset *rs, const char *text, const char *file, unsigned line)
+{
+    struct rparse p = {.rs = rs, .last_content = -1, .kw = "header"};
+    size_t len = strnlen(text, RULE_MAX_LEN + 1);
+    char *buf = NULL, *opts = NULL;
+    int rc;
+
+    if (file == NULL)
+        file = "-";
+    if (len > RULE_MAX_LEN) {
+        rc = rp_err(&p, "rule longer than %d bytes", RULE_MAX_LEN);
+        goto fail;
+    }
+    rc = -ENOMEM;
+    if ((buf = malloc(len + 1)) == NULL || (p.r = calloc(1, sizeof(*p.r))) == NULL ||
+        (p.r->file = strdup(file)) == NULL) {
+        rp_err(&p, "out of memory");
+        goto fail;
+    }
+    memcpy(buf, text, len + 1);
+    p.r->line = line;
+    p.r->gid = 1;
+    if ((rc = parse_header(&p, buf, &opts)) != 0 || (rc = parse_options(&p, opts)) != 0 ||
+        (rc = rule_finish(&p)) != 0 || (rc = ruleset_append(&p)) != 0)
+        goto fail;
+    free(buf);
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(p.err, sizeof(p.err), "out of memory");
+    report(rs, file, line, p.kw, p.err);
+    rule_free(p.r);
+    free(buf);
+    return rc;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+struct textbuf {
+    char *s;
+    size_t len, cap;
+};
+
+static int textbuf_append(struct textbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 256;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        char *ns = realloc(b->s, ncap);
+        if (ns == NULL)
+            return -ENOMEM;
+        b->s = ns;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return 0;
+}
+
+/* Hands one joined rule to ruleset_add_rule; counts what loaded. */
+static int load_one(struct ruleset *rs, struct textbuf *b, bool too_long, const char *path,
+                    unsigned line, int *loaded)
+{
+    int rc;
+
+    if (too_long) {
+        char reason[64];
+        snprintf(reason, sizeof(reason), "rule longer than %d bytes", RULE_MAX_LEN);
+        report(rs, path, line, "header", reason);
+        rc = KANSHI_EPARSE;
+    } else {
+        rc = ruleset_add_rule(rs, b->s, path, line);
+    }
+    b->len = 0;
+    if (rc == 0)
+        (*loaded)++;
+    return rc == -ENOMEM ? rc : 0;
+}
+
+static int load_file(struct ruleset *rs, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    struct textbuf b = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned lineno = 0, start = 0;
+    bool too_long = false;
+    int loaded = 0, rc = 0;
+
+    if (f == NULL)
+        return -errno;
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        char *s = line;
+        lineno++;
+        if (lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0) { /* UTF-8 BOM */
+            s += 3;
+            n -= 3;
+        }
+        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+            s[--n] = '\0';
+        if (b.len == 0 && !too_long) {
+            const char *t = s;
+            while (is_blank(*t))
+                t++;
+            if (*t == '\0' || *t == '#')
+                continue;
+            start = lineno;
+        }
+        bool cont = n > 0 && s[n - 1] == '\\';
+        if (cont)
+            s[--n] = '\0';
+        if (b.len + (size_t)n > RULE_MAX_LEN)
+            too_long = true;
+        else if (textbuf_append(&b, s, (size_t)n) < 0)
+            rc = -ENOMEM;
+        if (!cont && rc == 0) {
+            rc = load_one(rs, &b, too_long, path, start, &loaded);
+            too_long = false;
+        }
+    }
+    if (rc == 0 && (b.len > 0 || too_long)) /* the file ended in a continuation */
+        rc = load_one(rs, &b, too_long, path, start, &loaded);
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    free(line);
+    free(b.s);
+    fclose(f);
+    return rc < 0 ? rc : loaded;
+}
+
+static int rules_file_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 6 && strcmp(d->d_name + n - 6, ".rules") == 0;
+}
+
+int ruleset_load_path(struct ruleset *rs, const char *path)
+{
+    struct stat st;
+    struct dirent **ents;
+    int n, total = 0, rc = 0;
+
+    if (stat(path, &st) != 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return load_file(rs, path);
+    n = scandir(path, &ents, rules_file_filter, alphasort);
+    if (n < 0)
+        return -errno;
+    for (int i = 0; i < n; i++) {
+        char *sub = NULL;
+        if (rc >= 0) {
+            if (asprintf(&sub, "%s/%s", path, ents[i]->d_name) < 0) {
+                sub = NULL;
+                rc = -ENOMEM;
+            } else {
+                rc = load_file(rs, sub);
+            }
+            if (rc >= 0)
+                total += rc;
+        }
+        free(sub);
+        free(ents[i]);
+    }
+    free(ents);
+    return rc < 0 ? rc : total;
+}
