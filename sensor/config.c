@@ -70,15 +70,18 @@ struct config_key {
 #define CONFIG_FIELD(f) offsetof(struct sensor_config, f)
 #define CONFIG_WIDTH(f) sizeof(((struct sensor_config *)0)->f)
 
+/* One line per kind of key reads better than clang-format's layout. */
+/* clang-format off */
 #define STR(k, f, def, help) {k, CONFIG_STRING, CONFIG_FIELD(f), 0, 0, false, 0, 0, def, 0, help}
 #define OPTSTR(k, f, help) {k, CONFIG_STRING, CONFIG_FIELD(f), 0, 0, true, 0, 0, NULL, 0, help}
 #define BOOL(k, f, def, help) {k, CONFIG_BOOL, CONFIG_FIELD(f), 0, 0, false, 0, 1, NULL, def, help}
-#define UINT(k, f, lo, hi, def, help)                                                            \
+#define UINT(k, f, lo, hi, def, help) \
     {k, CONFIG_UINT, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, lo, hi, NULL, def, help}
-#define SIZE(k, f, lo, hi, def, help)                                                            \
+#define SIZE(k, f, lo, hi, def, help) \
     {k, CONFIG_SIZE, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, lo, hi, NULL, def, help}
-#define STRLIST(k, f, n, help)                                                                   \
+#define STRLIST(k, f, n, help) \
     {k, CONFIG_STRLIST, CONFIG_FIELD(f), 0, CONFIG_FIELD(n), false, 0, 0, NULL, 0, help}
+/* clang-format on */
 
 static const struct config_key config_keys[] = {
     STR("sensor-id", sensor_id, NULL, "name of this sensor in alerts (default: the host name)"),
@@ -322,8 +325,10 @@ static int config_close(struct config_flat *f, const yaml_event_t *ev)
 
     /* An empty container still says something ("rules: []" clears the list). */
     if (fr.nitems == 0 && f->depth > 0) {
+        const struct config_frame *parent = &f->stack[f->depth - 1];
         struct config_item tmpl = {.line = line,
                                    .key_line = fr.key_line,
+                                   .seq = parent->is_map ? 0 : parent->seq,
                                    .empty_seq = !fr.is_map,
                                    .empty_map = fr.is_map};
         if ((rc = config_items_add(f->items, f->path, NULL, tmpl)) != 0)
@@ -399,9 +404,9 @@ int config_parse_size(const char *s, uint64_t *out)
         const char *unit;
         uint64_t mult;
     } units[] = {
-        {"", 1},          {"b", 1},          {"k", KIB},   {"kb", KIB},   {"kib", KIB},
-        {"m", MIB},       {"mb", MIB},       {"mib", MIB}, {"g", GIB},    {"gb", GIB},
-        {"gib", GIB},     {"t", TIB},        {"tb", TIB},  {"tib", TIB},
+        {"", 1},      {"b", 1},    {"k", KIB},   {"kb", KIB},  {"kib", KIB},
+        {"m", MIB},   {"mb", MIB}, {"mib", MIB}, {"g", GIB},   {"gb", GIB},
+        {"gib", GIB}, {"t", TIB},  {"tb", TIB},  {"tib", TIB},
     };
     uint64_t v = 0;
     char unit[4];
@@ -546,11 +551,10 @@ struct config_ctx {
     unsigned seen_seq[KANSHI_ARRAY_LEN(config_keys)]; /* STRLIST: sequence it came from */
 };
 
-static int config_error(struct config_ctx *c, unsigned line, const char *key, const char *fmt,
-                        ...) __attribute__((format(printf, 4, 5)));
+static int config_error(struct config_ctx *c, unsigned line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static int config_error(struct config_ctx *c, unsigned line, const char *key, const char *fmt,
-                        ...)
+static int config_error(struct config_ctx *c, unsigned line, const char *key, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -606,12 +610,12 @@ static int config_apply_var(struct config_ctx *c, const struct config_items *ite
     }
     if (it->seq != 0) {
         size_t len = 2, j;
-        for (j = *i; j < items->n && items->v[j].seq == it->seq &&
-                     strcmp(items->v[j].key, it->key) == 0;
+        for (j = *i;
+             j < items->n && items->v[j].seq == it->seq && strcmp(items->v[j].key, it->key) == 0;
              j++) {
             if (items->v[j].value == NULL)
-                return config_error(c, items->v[j].line, it->key,
-                                    "expected a value, not %s", config_shape(&items->v[j]));
+                return config_error(c, items->v[j].line, it->key, "expected a value, not %s",
+                                    config_shape(&items->v[j]));
             len += strlen(items->v[j].value) + 1;
         }
         if ((value = malloc(len)) == NULL)
@@ -680,8 +684,7 @@ static int config_apply_key(struct config_ctx *c, const struct config_key *k,
         if (it->value == NULL) {
             if (it->empty_seq || (it->seq == 0 && !it->empty_map))
                 return 0; /* [] or null: no entries */
-            return config_error(c, it->line, it->key, "expected a path, not %s",
-                                config_shape(it));
+            return config_error(c, it->line, it->key, "expected a path, not %s", config_shape(it));
         }
         if (it->value[0] == '\0')
             return config_error(c, it->line, it->key, "expected a path, not an empty string");
@@ -762,8 +765,8 @@ static int config_apply(struct config_ctx *c, const struct config_items *items)
         const struct config_key *k;
 
         if (addr || port) {
-            const char *name = it->key + (addr ? sizeof(config_addr_prefix)
-                                               : sizeof(config_port_prefix)) - 1;
+            const char *name =
+                it->key + (addr ? sizeof(config_addr_prefix) : sizeof(config_port_prefix)) - 1;
             for (size_t j = 0; j < ndefined; j++)
                 if (defined[j].addr == addr && strcmp(defined[j].name, name) == 0) {
                     rc = config_error(c, it->key_line, it->key,
@@ -842,49 +845,68 @@ static int config_read_file(const char *path, unsigned char **out, size_t *len, 
 {
     FILE *f = fopen(path, "re");
     struct stat st;
-    unsigned char *buf;
-    size_t n;
+    unsigned char *buf = NULL;
+    size_t cap, n = 0;
     int rc;
 
     if (f == NULL) {
         rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        return rc;
+        goto fail;
     }
     if (fstat(fileno(f), &st) != 0) {
         rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        fclose(f);
-        return rc;
+        goto fail;
     }
     if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
-        fclose(f);
-        return -EISDIR;
+        rc = -EISDIR;
+        goto fail;
     }
-    buf = malloc(CONFIG_MAX_FILE + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return -ENOMEM;
+    /* The size is a hint only: the file may change, or be a pipe. */
+    cap = S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= CONFIG_MAX_FILE
+              ? (size_t)st.st_size + 1
+              : 4096;
+    if ((buf = malloc(cap)) == NULL) {
+        rc = -ENOMEM;
+        goto fail;
     }
-    n = fread(buf, 1, CONFIG_MAX_FILE + 1, f);
-    if (ferror(f)) {
-        rc = errno != 0 ? -errno : -EIO;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        free(buf);
-        fclose(f);
-        return rc;
+    for (;;) {
+        size_t got;
+        if (n == cap) {
+            unsigned char *nb;
+            if (cap > CONFIG_MAX_FILE) {
+                snprintf(err, errlen, "%s: larger than %u bytes; not a config file?", path,
+                         CONFIG_MAX_FILE);
+                free(buf);
+                fclose(f);
+                return -EFBIG;
+            }
+            cap = cap > CONFIG_MAX_FILE / 2 ? CONFIG_MAX_FILE + 1 : cap * 2;
+            if ((nb = realloc(buf, cap)) == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) {
+            if (ferror(f)) {
+                rc = errno != 0 ? -errno : -EIO;
+                goto fail;
+            }
+            break; /* end of file */
+        }
     }
     fclose(f);
-    if (n > CONFIG_MAX_FILE) {
-        snprintf(err, errlen, "%s: larger than %u bytes; not a config file?", path,
-                 CONFIG_MAX_FILE);
-        free(buf);
-        return -EFBIG;
-    }
     *out = buf;
     *len = n;
     return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    free(buf);
+    if (f != NULL)
+        fclose(f);
+    return rc;
 }
 
 int config_load(struct sensor_config *cfg, const char *path, char *err, size_t errlen)

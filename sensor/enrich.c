@@ -64,10 +64,10 @@ static const char *enrich_role_name(enum enrich_role role)
  */
 static int enrich_check_type(const char *type, enum enrich_role role, char *why, size_t whylen)
 {
-    static const char *const not_geo[] = {"ASN",    "ISP",    "Anonymous", "Connection-Type",
+    static const char *const not_geo[] = {"ASN",    "ISP",     "Anonymous", "Connection-Type",
                                           "Domain", "IP-Risk", "User-Count"};
-    static const char *const not_asn[] = {"Country", "City", "Anonymous", "Connection-Type",
-                                          "Domain",  "IP-Risk"};
+    static const char *const not_asn[] = {"Country",         "City",   "Anonymous",
+                                          "Connection-Type", "Domain", "IP-Risk"};
     const char *const *bad = role == ENRICH_COUNTRY ? not_geo : not_asn;
     size_t nbad = role == ENRICH_COUNTRY ? KANSHI_ARRAY_LEN(not_geo) : KANSHI_ARRAY_LEN(not_asn);
 
@@ -132,8 +132,7 @@ static int enrich_check_records(const MMDB_s *db, uint32_t data_len, char *why, 
         int status = MMDB_read_node(db, i, &node);
 
         if (status != MMDB_SUCCESS) {
-            snprintf(why, whylen, "corrupt search tree at node %u: %s", i,
-                     MMDB_strerror(status));
+            snprintf(why, whylen, "corrupt search tree at node %u: %s", i, MMDB_strerror(status));
             return -1;
         }
         for (int side = 0; side < 2; side++) {
@@ -277,8 +276,8 @@ static int enrich_verify(const MMDB_s *db, char *why, size_t whylen)
     return 0;
 }
 
-static int enrich_open_one(struct enrich_db *d, const char *path, enum enrich_role role,
-                           char *err, size_t errlen)
+static int enrich_open_one(struct enrich_db *d, const char *path, enum enrich_role role, char *err,
+                           size_t errlen)
 {
     char why[256];
     int status, rc;
@@ -289,8 +288,8 @@ static int enrich_open_one(struct enrich_db *d, const char *path, enum enrich_ro
     if (status != MMDB_SUCCESS) {
         if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) {
             int saved = errno;
-            snprintf(err, errlen, "%s: %s%s%s", path, MMDB_strerror(status),
-                     saved != 0 ? ": " : "", saved != 0 ? strerror(saved) : "");
+            snprintf(err, errlen, "%s: %s%s%s", path, MMDB_strerror(status), saved != 0 ? ": " : "",
+                     saved != 0 ? strerror(saved) : "");
             return saved == ENOENT || saved == EACCES ? -saved : KANSHI_EMMDB;
         }
         snprintf(err, errlen, "%s: %s", path, MMDB_strerror(status));
@@ -331,8 +330,7 @@ int enrich_open(struct enricher **out, const char *country_path, const char *asn
     if (country_path != NULL &&
         (rc = enrich_open_one(&e->country, country_path, ENRICH_COUNTRY, err, errlen)) != 0)
         goto fail;
-    if (asn_path != NULL &&
-        (rc = enrich_open_one(&e->asn, asn_path, ENRICH_ASN, err, errlen)) != 0)
+    if (asn_path != NULL && (rc = enrich_open_one(&e->asn, asn_path, ENRICH_ASN, err, errlen)) != 0)
         goto fail;
     *out = e;
     return 0;
@@ -402,8 +400,7 @@ static int enrich_get(MMDB_entry_s *entry, MMDB_entry_data_s *v, const char *con
     return v->has_data ? 1 : 0;
 }
 
-static int enrich_country(const struct enrich_db *d, const struct sockaddr *sa,
-                          struct geo_info *g)
+static int enrich_country(const struct enrich_db *d, const struct sockaddr *sa, struct geo_info *g)
 {
     static const char *const paths[2][3] = {{"country", "iso_code", NULL},
                                             {"registered_country", "iso_code", NULL}};

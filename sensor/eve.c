@@ -288,8 +288,7 @@ void eve_format_time(uint64_t ts_usec, char *buf, size_t len)
 
     if (len == 0)
         return;
-    if (gmtime_r(&sec, &tm) == NULL ||
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    if (gmtime_r(&sec, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
         snprintf(date, sizeof(date), "1970-01-01T00:00:00");
     snprintf(buf, len, "%s.%06u+0000", date, usec);
 }

@@ -24,7 +24,8 @@ void log_init(const char *progname, enum log_level level)
     log_max = level;
 }
 
-static void log_vwrite(enum log_level lvl, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vwrite(enum log_level lvl, int errnum,
+                                                           const char *fmt, va_list ap)
 {
     char msg[2048];
 

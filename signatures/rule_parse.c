@@ -433,10 +433,10 @@ static struct rule_content *position_check(struct rparse *p, uint32_t flag, cons
 
     if (c == NULL)
         return NULL;
-    if (c->flags & flag)
-        rp_err(p, "given twice for the same content");
-    else if (c->flags & CONTENT_STARTSWITH)
+    if (c->flags & CONTENT_STARTSWITH) /* it sets offset and depth itself */
         rp_err(p, "can't be mixed with startswith");
+    else if (c->flags & flag)
+        rp_err(p, "given twice for the same content");
     else if (c->flags & other)
         rp_err(p, "offset/depth can't be mixed with distance/within on the same content");
     else if (parse_int(v, min, CONTENT_VALUE_MAX, val) < 0)
@@ -1009,8 +1009,9 @@ static int header_proto(struct rparse *p, const char *tok)
     return rp_err(p, "unknown protocol '%s'", tok);
 }
 
-/* The next header token: up to a blank or '(' outside brackets. */
-static char *next_token(char **s, char **end)
+/* The next header token: up to a blank outside brackets, or a '('.  Sets
+ * *open when the token ends inside a bracket. */
+static char *next_token(char **s, char **end, bool *open)
 {
     char *p = *s;
     int depth = 0;
@@ -1020,14 +1021,15 @@ static char *next_token(char **s, char **end)
     if (*p == '\0' || *p == '(')
         return NULL;
     char *start = p;
-    for (; *p != '\0'; p++) {
+    for (; *p != '\0' && *p != '('; p++) {
         if (*p == '[')
             depth++;
         else if (*p == ']')
             depth--;
-        else if (depth <= 0 && (is_blank(*p) || *p == '('))
+        else if (depth <= 0 && is_blank(*p))
             break;
     }
+    *open = depth > 0;
     *end = p;
     *s = p;
     return start;
@@ -1058,9 +1060,13 @@ static int parse_header(struct rparse *p, char *text, char **opts)
     int rc;
 
     p->kw = "header";
-    for (i = 0; i < H_N; i++)
-        if ((tok[i] = next_token(&s, &tend[i])) == NULL)
+    for (i = 0; i < H_N; i++) {
+        bool open = false;
+        if ((tok[i] = next_token(&s, &tend[i], &open)) == NULL)
             return rp_err(p, "missing %s", what[i]);
+        if (open)
+            return rp_err(p, "unbalanced brackets in the %s", what[i]);
+    }
     while (is_blank(*s))
         s++;
     if (*s != '(')
@@ -1114,7 +1120,7 @@ static int next_option(struct rparse *p, char **s, char **name, char **value)
     while (*q != '\0' && *q != ':' && *q != ';' && !is_blank(*q))
         q++;
     snprintf(p->kwbuf, sizeof(p->kwbuf), "%.*s", (int)(q - n), n);
-    p->kw = p->kwbuf;
+    p->kw = q == n ? "options" : p->kwbuf;
     if (q == n)
         return rp_err(p, "empty keyword");
     if ((size_t)(q - n) > RULE_MAX_KEYWORD)

@@ -231,9 +231,8 @@ TEST(test_bools)
     static const struct {
         const char *text;
         bool v;
-    } cases[] = {{"yes", true},  {"no", false},  {"true", true},  {"false", false},
-                 {"on", true},   {"off", false}, {"1", true},     {"0", false},
-                 {"YES", true},  {"False", false}};
+    } cases[] = {{"yes", true},  {"no", false}, {"true", true}, {"false", false}, {"on", true},
+                 {"off", false}, {"1", true},   {"0", false},   {"YES", true},    {"False", false}};
     struct sensor_config cfg;
     char text[64];
 
@@ -249,8 +248,7 @@ TEST(test_strings_and_nulls)
 {
     struct sensor_config cfg;
 
-    CHECK_INT(load(&cfg, "user: ~\ngeoip:\n  country: ''\n  asn: null\noutput:\n  eve: '-'\n"),
-              0);
+    CHECK_INT(load(&cfg, "user: ~\ngeoip:\n  country: ''\n  asn: null\noutput:\n  eve: '-'\n"), 0);
     CHECK(cfg.user == NULL);
     CHECK(cfg.geoip_country == NULL);
     CHECK(cfg.geoip_asn == NULL);
@@ -490,6 +488,9 @@ TEST(test_errors)
         {"rules: [a, '']\n", "1: rules: expected a path, not an empty string"},
         {"rules: [a, ~]\n", "1: rules: expected a path, not null"},
         {"rules: {}\n", "1: rules: expected a path, not a mapping"},
+        {"rules: [a, {}]\n", "1: rules: expected a path, not a mapping"},
+        {"vars:\n  port-groups:\n    P: [80, []]\n",
+         "3: vars.port-groups.P: expected a value, not a list"},
         {"flow: 5\n", "1: flow: expected a mapping of keys"},
         {"flow: [a]\n", "1: flow: expected a mapping of keys"},
         {"vars: x\n", "1: vars: expected a mapping of keys"},

@@ -147,8 +147,8 @@ TEST(test_not_found)
         CHECK(e != NULL);
         return;
     }
-    static const char *const unknown[] = {"10.0.0.1", "127.0.0.1", "1.1.1.1", "fe80::1",
-                                          "2001:db8::1", "0.0.0.0"};
+    static const char *const unknown[] = {"10.0.0.1", "127.0.0.1",   "1.1.1.1",
+                                          "fe80::1",  "2001:db8::1", "0.0.0.0"};
     for (size_t i = 0; i < KANSHI_ARRAY_LEN(unknown); i++) {
         memset(&g, 0xAA, sizeof(g));
         a = addr(unknown[i]);

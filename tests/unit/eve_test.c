@@ -27,8 +27,8 @@ static bool jv_value(struct jv *v);
 
 static void jv_ws(struct jv *v)
 {
-    while (v->i < v->n && (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' ||
-                           v->s[v->i] == '\r'))
+    while (v->i < v->n &&
+           (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' || v->s[v->i] == '\r'))
         v->i++;
 }
 
@@ -230,13 +230,34 @@ static bool json_valid(const char *s, size_t n)
 TEST(test_validator)
 {
     static const char *const good[] = {
-        "{}", "[]", "0", "-1.5e+10", "\"a\\u00e9\\n\"", "{\"a\":[1,true,null,{\"b\":\"\"}]}",
-        "\"\xc3\xa9\xf0\x9f\x98\x80\"", " [ 1 , 2 ] \n",
+        "{}",
+        "[]",
+        "0",
+        "-1.5e+10",
+        "\"a\\u00e9\\n\"",
+        "{\"a\":[1,true,null,{\"b\":\"\"}]}",
+        "\"\xc3\xa9\xf0\x9f\x98\x80\"",
+        " [ 1 , 2 ] \n",
     };
     static const char *const bad[] = {
-        "",         "{",           "{\"a\"}",     "{\"a\":1,}",  "[1,]",       "01",
-        "1.",       "\"\x01\"",    "\"\\x\"",     "\"\\u12\"",   "\"\xff\"",   "\"\xc0\xaf\"",
-        "\"\xed\xa0\x80\"", "{a:1}", "[1] [2]", "tru", "\"abc", "+1",
+        "",
+        "{",
+        "{\"a\"}",
+        "{\"a\":1,}",
+        "[1,]",
+        "01",
+        "1.",
+        "\"\x01\"",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\xff\"",
+        "\"\xc0\xaf\"",
+        "\"\xed\xa0\x80\"",
+        "{a:1}",
+        "[1] [2]",
+        "tru",
+        "\"abc",
+        "+1",
     };
 
     for (size_t i = 0; i < KANSHI_ARRAY_LEN(good); i++) {
@@ -290,11 +311,11 @@ TEST(test_escaping)
     /* Invalid UTF-8: each offending byte as \u00XX. */
     CHECK_STR(Q("\xff"), "\"\\u00ff\"");
     CHECK_STR(Q("a\x80z"), "\"a\\u0080z\"");
-    CHECK_STR(Q("\xc0\xaf"), "\"\\u00c0\\u00af\"");             /* overlong '/' */
-    CHECK_STR(Q("\xe0\x80\xaf"), "\"\\u00e0\\u0080\\u00af\"");  /* overlong */
-    CHECK_STR(Q("\xed\xa0\x80"), "\"\\u00ed\\u00a0\\u0080\"");  /* surrogate */
+    CHECK_STR(Q("\xc0\xaf"), "\"\\u00c0\\u00af\"");                       /* overlong '/' */
+    CHECK_STR(Q("\xe0\x80\xaf"), "\"\\u00e0\\u0080\\u00af\"");            /* overlong */
+    CHECK_STR(Q("\xed\xa0\x80"), "\"\\u00ed\\u00a0\\u0080\"");            /* surrogate */
     CHECK_STR(Q("\xf4\x90\x80\x80"), "\"\\u00f4\\u0090\\u0080\\u0080\""); /* > U+10FFFF */
-    CHECK_STR(Q("\xe2\x82"), "\"\\u00e2\\u0082\"");             /* truncated */
+    CHECK_STR(Q("\xe2\x82"), "\"\\u00e2\\u0082\"");                       /* truncated */
     CHECK_STR(Q("\xe2\x82z"), "\"\\u00e2\\u0082z\"");
     CHECK_STR(Q("\xc3"), "\"\\u00c3\"");
     /* A valid sequence right after an invalid byte survives. */
@@ -455,8 +476,11 @@ TEST(test_alert_exact)
 {
     struct packet p;
     struct rule r = {.gid = 1, .sid = 2000001, .rev = 3, .msg = "ET TEST \"quoted\" msg"};
-    struct geo_info sg = {.country = "JP", .asn = 2497, .as_org = "Internet Initiative Japan",
-                          .has_country = true, .has_asn = true};
+    struct geo_info sg = {.country = "JP",
+                          .asn = 2497,
+                          .as_org = "Internet Initiative Japan",
+                          .has_country = true,
+                          .has_asn = true};
     struct geo_info dg = {.country = "US", .has_country = true};
     struct eve_alert a = {
         .p = &p,
@@ -478,19 +502,18 @@ TEST(test_alert_exact)
     jbuf_init(&b);
     eve_format_alert(&b, &a);
     CHECK(jbuf_ok(&b));
-    CHECK_STR(b.p,
-              "{\"timestamp\":\"2024-04-01T10:00:00.123456+0000\",\"flow_id\":1234,"
-              "\"event_type\":\"alert\",\"src_ip\":\"10.0.0.1\",\"src_port\":40000,"
-              "\"dest_ip\":\"203.0.113.5\",\"dest_port\":80,\"proto\":\"TCP\","
-              "\"direction\":\"to_server\","
-              "\"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":2000001,\"rev\":3,"
-              "\"signature\":\"ET TEST \\\"quoted\\\" msg\","
-              "\"category\":\"Attempted Information Leak\",\"severity\":2},"
-              "\"kanshi\":{\"sensor_id\":\"tokyo-gw-01\",\"ruleset_version\":\"local\","
-              "\"src_geo\":{\"country\":\"JP\",\"asn\":2497,"
-              "\"as_org\":\"Internet Initiative Japan\"},"
-              "\"dest_geo\":{\"country\":\"US\"},"
-              "\"geoip_db\":{\"country_epoch\":1700000000,\"asn_epoch\":1700000001}}}\n");
+    CHECK_STR(b.p, "{\"timestamp\":\"2024-04-01T10:00:00.123456+0000\",\"flow_id\":1234,"
+                   "\"event_type\":\"alert\",\"src_ip\":\"10.0.0.1\",\"src_port\":40000,"
+                   "\"dest_ip\":\"203.0.113.5\",\"dest_port\":80,\"proto\":\"TCP\","
+                   "\"direction\":\"to_server\","
+                   "\"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":2000001,\"rev\":3,"
+                   "\"signature\":\"ET TEST \\\"quoted\\\" msg\","
+                   "\"category\":\"Attempted Information Leak\",\"severity\":2},"
+                   "\"kanshi\":{\"sensor_id\":\"tokyo-gw-01\",\"ruleset_version\":\"local\","
+                   "\"src_geo\":{\"country\":\"JP\",\"asn\":2497,"
+                   "\"as_org\":\"Internet Initiative Japan\"},"
+                   "\"dest_geo\":{\"country\":\"US\"},"
+                   "\"geoip_db\":{\"country_epoch\":1700000000,\"asn_epoch\":1700000001}}}\n");
     CHECK(b.len > 0 && b.p[b.len - 1] == '\n');
     CHECK(json_valid(b.p, b.len));
 
@@ -543,8 +566,14 @@ TEST(test_alert_udp_asn_only)
     struct packet p;
     struct rule r = {.gid = 1, .sid = 7, .rev = 2, .msg = "udp"};
     struct geo_info g = {.asn = 1221, .as_org = "", .has_asn = true};
-    struct eve_alert a = {.p = &p, .r = &r, .category = "c", .severity = 1, .action = "blocked",
-                          .dest_geo = &g, .asn_epoch = 5, .sensor_id = "s",
+    struct eve_alert a = {.p = &p,
+                          .r = &r,
+                          .category = "c",
+                          .severity = 1,
+                          .action = "blocked",
+                          .dest_geo = &g,
+                          .asn_epoch = 5,
+                          .sensor_id = "s",
                           .ruleset_version = "v"};
     struct jbuf b;
 
@@ -570,8 +599,12 @@ TEST(test_alert_udp_asn_only)
 TEST(test_alert_hostile_text)
 {
     static const char *const msgs[] = {
-        "\"}],\n{\"event_type\":\"fake\"", "\\", "\xff\xfe\x00", "\x1b[31mred\x1b[0m",
-        "\xed\xa0\x80\xc0\x80", "\xe2\x80\xa8 line separator",
+        "\"}],\n{\"event_type\":\"fake\"",
+        "\\",
+        "\xff\xfe\x00",
+        "\x1b[31mred\x1b[0m",
+        "\xed\xa0\x80\xc0\x80",
+        "\xe2\x80\xa8 line separator",
     };
     struct packet p;
     struct rule r = {.gid = 1, .sid = 1, .rev = 1};
