@@ -39,7 +39,7 @@ CC       ?= cc
 WERROR   ?= -Werror
 SANITIZE ?=
 
-PKGS := libpcap libhs libmaxminddb yaml-0.1
+PKGS := libpcap libhs libmaxminddb yaml-0.1 libzmq libsodium sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -57,13 +57,13 @@ LIBS := $(PKG_LIBS) -lpthread -lm
 
 # Every .c of a component is a module of libkanshi.a except the programs'
 # main files, listed here.
-PROG_MAINS := sensor/main.c
+PROG_MAINS := sensor/main.c collector/collector_main.c collector/kanshictl.c
 LIB_SRCS := $(filter-out $(PROG_MAINS),$(wildcard sensor/*.c signatures/*.c collector/*.c firmware/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libkanshi.a
 
-PROGRAMS := $(BUILD)/kanshi-sensor
-TOOLS    := $(BUILD)/kanshi-pktgen
+PROGRAMS := $(BUILD)/kanshi-sensor $(BUILD)/kanshi-collector $(BUILD)/kanshictl
+TOOLS    := $(BUILD)/kanshi-pktgen $(BUILD)/kanshi-sensorsim
 
 UNIT_SRCS  := $(wildcard tests/unit/*_test.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -84,6 +84,16 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/kanshi-sensor: $(BUILD)/obj/sensor/main.o $(LIB)
+	$(CC) $(KLDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/kanshi-collector: $(BUILD)/obj/collector/collector_main.o $(LIB)
+	$(CC) $(KLDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/kanshictl: $(BUILD)/obj/collector/kanshictl.o $(LIB)
+	$(CC) $(KLDFLAGS) -o $@ $^ $(LIBS)
+
+# A scriptable stand-in for a sensor's uplink (tests/e2e/collector.sh).
+$(BUILD)/kanshi-sensorsim: $(BUILD)/obj/tests/tools/sensorsim.o $(LIB)
 	$(CC) $(KLDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/kanshi-pktgen: $(BUILD)/obj/tests/tools/pktgen.o $(BUILD)/obj/tests/tools/pktgen_main.o $(LIB)
@@ -152,7 +162,10 @@ install: programs
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 signatures/rules/*.rules signatures/rules/classification.config \
 		$(DESTDIR)$(PREFIX)/share/kanshi/rules/
-	install -m 0644 sensor/kanshi-sensor.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 sensor/kanshi-sensor.8 collector/kanshi-collector.8 collector/kanshictl.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 collector/collector.yaml.example collector/registry.example \
+		$(DESTDIR)$(PREFIX)/share/kanshi/
 
 .PHONY: all programs unit sanitize fuzz-replay e2e check fuzz demo bench install
 

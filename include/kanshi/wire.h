@@ -138,7 +138,7 @@ struct wire_stats {
 };
 
 /* Checks the header of a frame of len bytes; on success sets *type and
- * *body/*body_len.  Returns 0 or a wire_error. */
+ * *body and *body_len.  Returns 0 or a wire_error. */
 int wire_decode_header(const uint8_t *p, size_t len, enum wire_type *type, const uint8_t **body,
                        size_t *body_len);
 

@@ -142,6 +142,36 @@ else
     bad "benign: kanshi-pktgen failed" "$tmp/benign.gen"
 fi
 
+# --- kanshi-pktgen names SPEC:LINE and writes nothing on a bad spec ----------
+# spec_error NAME "MESSAGE" LINE...: the spec made of LINEs fails with MESSAGE.
+spec_error() {
+    name=$1 want=$2
+    shift 2
+    printf '%s\n' "$@" >"$tmp/$name.spec"
+    rm -f "$tmp/$name.pcap"
+    if "$pktgen" spec "$tmp/$name.spec" "$tmp/$name.pcap" 2>"$tmp/$name.err"; then
+        bad "pktgen-error-$name: accepted"
+    elif ! grep -qF "$tmp/$name.spec:$want" "$tmp/$name.err"; then
+        echo "    expected: $tmp/$name.spec:$want" >"$tmp/$name.why"
+        bad "pktgen-error-$name" "$tmp/$name.err" "$tmp/$name.why"
+    elif [ -e "$tmp/$name.pcap" ]; then
+        bad "pktgen-error-$name: left a pcap behind"
+    else
+        ok "pktgen-error-$name"
+    fi
+}
+spec_error unterminated '2: unterminated string' '# x' 'tcp 10.0.0.1:1 > 10.0.0.2:80 "abc'
+spec_error escape '1: unknown escape \q' 'udp 10.0.0.1:1 > 10.0.0.2:53 "a\qb"'
+spec_error port "1: '10.0.0.1': missing :PORT" 'tcp 10.0.0.1 > 10.0.0.2:80'
+spec_error v6 "1: '2001:db8::1:80': write IPv6 endpoints as [ADDR]:PORT" \
+    'tcp 2001:db8::1:80 > [2001:db8::2]:80'
+spec_error family '1: both endpoints must be IPv4 or both IPv6' 'tcp 10.0.0.1:1 > [2001:db8::2]:80'
+spec_error option "2: unknown option 'bogus'" 'sleep 1' 'tcp 10.0.0.1:1 > 10.0.0.2:80 \' \
+    '"x" bogus=1'
+spec_error proto "1: option 'split' does not apply to this protocol" \
+    'udp 10.0.0.1:1 > 10.0.0.2:53 split=3'
+spec_error kind "1: unknown line type 'ftp'" 'ftp 10.0.0.1:1 > 10.0.0.2:21'
+
 # --- the demo shows the ruleset's range --------------------------------------
 if "$pktgen" demo "$tmp/demo.pcap" >/dev/null 2>"$tmp/demo.gen"; then
     if sensor_run demo "$tmp/demo.pcap"; then

@@ -178,9 +178,8 @@ static int pkt_check(const struct pktgen_pkt *pk)
     }
     if (pk->vlan > 4094)
         return -EINVAL;
-    if (pk->proto == IPPROTO_TCP &&
-        (pk->tcp_opts_len % 4 != 0 || pk->tcp_opts_len > 40 ||
-         (pk->tcp_opts_len > 0 && pk->tcp_opts == NULL)))
+    if (pk->proto == IPPROTO_TCP && (pk->tcp_opts_len % 4 != 0 || pk->tcp_opts_len > 40 ||
+                                     (pk->tcp_opts_len > 0 && pk->tcp_opts == NULL)))
         return -EINVAL;
     if (pk->payload == NULL && pk->payload_len > 0)
         return -EINVAL;
@@ -551,9 +550,8 @@ int pktgen_udp(struct pktgen *g, const struct kanshi_addr *src, uint16_t sp,
     return pktgen_emit(g, &pk);
 }
 
-int pktgen_icmp_echo(struct pktgen *g, const struct kanshi_addr *src,
-                     const struct kanshi_addr *dst, uint16_t id, uint16_t seq, const void *data,
-                     size_t len, bool reply)
+int pktgen_icmp_echo(struct pktgen *g, const struct kanshi_addr *src, const struct kanshi_addr *dst,
+                     uint16_t id, uint16_t seq, const void *data, size_t len, bool reply)
 {
     struct pktgen_pkt pk;
     bool v6 = src->family == AF_INET6;

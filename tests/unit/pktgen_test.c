@@ -192,7 +192,9 @@ TEST(test_build_tcp_options_and_odd_payload)
 TEST(test_build_udp_ipv6_and_vlan)
 {
     static const uint8_t q[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-                               "\x07""example\x03""com\x00\x00\x01\x00\x01";
+                               "\x07"
+                               "example\x03"
+                               "com\x00\x00\x01\x00\x01";
     struct kanshi_addr s = addr("2001:db8::5"), d = addr("2001:db8:ffff::53");
     struct pktgen_pkt pk;
     uint8_t buf[256], ph[40];
@@ -523,7 +525,7 @@ TEST(test_tcp_session_seq_ack)
     struct kanshi_addr c = addr("10.1.20.11"), s = addr("203.0.113.80");
     const char *path = tmpfile_path("tcp.pcap");
     static const char req[] = "0123456789abcdefghijklmnopqrstuvwxyz"; /* 36 bytes */
-    static const char resp[] = "HTTP/1.1 200 OK\r\n\r\n";                /* 19 bytes */
+    static const char resp[] = "HTTP/1.1 200 OK\r\n\r\n";             /* 19 bytes */
     struct pktgen *g = NULL;
     struct pktgen_tcp t;
     struct rec r[32];

@@ -706,12 +706,31 @@ static const char *tmpdir(void)
     return dir;
 }
 
+/* Files and folders made under tmpdir(), removed (in reverse) at the end. */
+static char made[16][256];
+static int nmade;
+
+static void remember(const char *path)
+{
+    if (nmade < (int)KANSHI_ARRAY_LEN(made))
+        snprintf(made[nmade++], sizeof(made[0]), "%s", path);
+}
+
+static void cleanup(void)
+{
+    while (nmade > 0)
+        remove(made[--nmade]);
+    if (tmpdir()[0] != '\0')
+        rmdir(tmpdir());
+}
+
 static const char *write_file(const char *name, const char *content)
 {
     static char path[256];
     FILE *f;
 
     snprintf(path, sizeof(path), "%s/%s", tmpdir(), name);
+    remember(path);
     f = fopen(path, "w");
     if (f == NULL)
         abort();
@@ -788,6 +807,7 @@ TEST(load_directory)
 
     snprintf(dir, sizeof(dir), "%s/dir", tmpdir());
     mkdir(dir, 0700);
+    remember(dir);
     write_file("dir/b.rules", "alert tcp any any -> any any (sid:20;)\n"
                               "alert tcp any any -> any any (sid:21;)\n");
     write_file("dir/a.rules", "alert tcp any any -> any any (sid:10;)\n"
@@ -979,5 +999,6 @@ int main(void)
     RUN(suricata_verify_strict);
     RUN(et_open);
     ruleset_destroy(rs);
+    cleanup();
     return test_summary("rules");
 }
