@@ -6,7 +6,8 @@
 build=${1:-build}
 sensor="$build/kanshi-sensor"
 shared=${KANSHI_SHARED:-../shared}
-tmp="$build/e2e-sensor"
+tmp="$(pwd)/$build/e2e-sensor"
+case "$build" in /*) tmp="$build/e2e-sensor" ;; esac
 rm -rf "$tmp" && mkdir -p "$tmp"
 pass=0 fail=0 skip=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }

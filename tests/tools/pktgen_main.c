@@ -989,7 +989,15 @@ static void demo_https(struct demo *d, const char *cli, const char *srv, const c
     static const uint8_t suites[] = {0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b,
                                      0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30};
     static const uint8_t ccs[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
-    uint8_t ch[512], sh[128], fin[6 + 45], app[2][5 + 600];
+    /* Extensions after server_name: supported_groups (x25519, secp256r1),
+     * ec_point_formats (uncompressed), signature_algorithms
+     * (ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256). */
+    static const uint8_t exts[] = {0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00,
+                                   0x17, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, 0x00, 0x0d,
+                                   0x00, 0x06, 0x00, 0x04, 0x04, 0x03, 0x08, 0x04};
+    /* The server's only extension: renegotiation_info, empty. */
+    static const uint8_t reneg[] = {0xff, 0x01, 0x00, 0x01, 0x00};
+    uint8_t ch[512], sh[128], fin[6 + 45], app[2][5 + 600], first[sizeof(fin) + sizeof(app[0])];
     size_t snilen = strlen(sni), n, ext, hs, extlen, i;
     struct msg m[4];
 
@@ -1024,18 +1032,8 @@ static void demo_https(struct demo *d, const char *cli, const char *srv, const c
     n += put_be16(ch + n, snilen);
     memcpy(ch + n, sni, snilen);
     n += snilen;
-    /* supported_groups: x25519, secp256r1 */
-    static const uint8_t groups[] = {0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17};
-    memcpy(ch + n, groups, sizeof(groups));
-    n += sizeof(groups);
-    /* ec_point_formats: uncompressed */
-    static const uint8_t pf[] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
-    memcpy(ch + n, pf, sizeof(pf));
-    n += sizeof(pf);
-    /* signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256 */
-    static const uint8_t sa[] = {0x00, 0x0d, 0x00, 0x06, 0x00, 0x04, 0x04, 0x03, 0x08, 0x04};
-    memcpy(ch + n, sa, sizeof(sa));
-    n += sizeof(sa);
+    memcpy(ch + n, exts, sizeof(exts));
+    n += sizeof(exts);
     extlen = n - ext - 2;
     put_be16(ch + ext, extlen);
     put_be16(ch + 3, n - 5);
@@ -1061,7 +1059,6 @@ static void demo_https(struct demo *d, const char *cli, const char *srv, const c
     sh[n++] = 0x2f;
     sh[n++] = 0;
     n += put_be16(sh + n, 5);
-    static const uint8_t reneg[] = {0xff, 0x01, 0x00, 0x01, 0x00};
     memcpy(sh + n, reneg, sizeof(reneg));
     n += sizeof(reneg);
     memcpy(sh + n, ccs, sizeof(ccs));
@@ -1091,13 +1088,10 @@ static void demo_https(struct demo *d, const char *cli, const char *srv, const c
         m[2 + i] = (struct msg){i == 0 ? PKTGEN_TO_SERVER : PKTGEN_TO_CLIENT, app[i], 5 + len};
     }
     /* The client's Finished goes out with its first application record. */
-    {
-        uint8_t first[sizeof(fin) + sizeof(app[0])];
-        memcpy(first, fin, sizeof(fin));
-        memcpy(first + sizeof(fin), app[0], m[2].len);
-        m[2] = (struct msg){PKTGEN_TO_SERVER, first, sizeof(fin) + m[2].len};
-        demo_tcp(d, cli, srv, 443, m, 4);
-    }
+    memcpy(first, fin, sizeof(fin));
+    memcpy(first + sizeof(fin), app[0], m[2].len);
+    m[2] = (struct msg){PKTGEN_TO_SERVER, first, sizeof(fin) + m[2].len};
+    demo_tcp(d, cli, srv, 443, m, 4);
 }
 
 static void demo_ping(struct demo *d, const char *src, const char *dst, uint16_t seq)
@@ -1236,9 +1230,12 @@ static void demo_benign(struct demo *d, unsigned i)
 
     demo_dns(d, "192.168.10.53", "198.51.100.53", sites[s].name, sites[s].addr);
     demo_https(d, ws, sites[s].addr, sites[s].name);
-    if (i % 2 == 0)
-        demo_tcp(d, i % 4 == 0 ? "202.196.224.1" : "216.160.83.56", "192.168.10.80", 80,
-                 i % 4 == 0 ? portal_get : portal_search, 2);
+    /* The press page goes out in small segments, as from a server whose
+     * path MTU is low: traffic for stream reassembly to put together. */
+    if (i % 4 == 0)
+        demo_tcp_split(d, "202.196.224.1", "192.168.10.80", 80, portal_get, 2, 96);
+    else if (i % 4 == 2)
+        demo_tcp(d, "216.160.83.56", "192.168.10.80", 80, portal_search, 2);
     if (i % 3 == 0)
         demo_https(d, workstations[(i + 5) % KANSHI_ARRAY_LEN(workstations)], "203.0.113.10",
                    "mail.example.org");
