@@ -31,6 +31,7 @@
 #include "kanshi/kanshi.h"
 #include "kanshi/privdrop.h"
 #include "kanshi/rules.h"
+#include "kanshi/worker.h"
 
 /* Set from signal handlers, read by the packet loop. */
 static volatile sig_atomic_t sig_stop, sig_stats;
@@ -39,12 +40,10 @@ struct sensor {
     struct sensor_config cfg;
     struct ruleset *rs;
     struct detect_engine *de;
-    struct detect_thread *dt;
-    struct flow_table *ft;
+    struct worker *w;
     struct enricher *enr;
     struct eve_writer *eve;
     struct capture *cap;
-    struct decode_stats dstats;
     struct jbuf jb;
     bool table;
     uint64_t alerts;
@@ -353,7 +352,8 @@ static void on_alert(void *arg, const struct packet *p, const struct rule *r)
 static void print_stats(struct sensor *s)
 {
     struct capture_stats cs = {0};
-    const struct flow_stats *fs = flow_table_stats(s->ft);
+    const struct flow_stats *fs = worker_flow_stats(s->w);
+    const struct decode_stats *ds = worker_decode_stats(s->w);
     double secs = (double)(now_usec() - s->started_usec) / 1e6;
 
     if (s->cap != NULL)
@@ -367,16 +367,16 @@ static void print_stats(struct sensor *s)
     fprintf(stderr,
             "  decode:   ipv4 %llu  ipv6 %llu  tcp %llu  udp %llu  icmpv4 %llu  icmpv6 %llu"
             "  vlan %llu  fragments %llu  other %llu  invalid %llu\n",
-            (unsigned long long)s->dstats.ipv4, (unsigned long long)s->dstats.ipv6,
-            (unsigned long long)s->dstats.tcp, (unsigned long long)s->dstats.udp,
-            (unsigned long long)s->dstats.icmpv4, (unsigned long long)s->dstats.icmpv6,
-            (unsigned long long)s->dstats.vlan,
-            (unsigned long long)(s->dstats.frag4 + s->dstats.frag6),
-            (unsigned long long)s->dstats.other_l4, (unsigned long long)s->dstats.invalid);
+            (unsigned long long)ds->ipv4, (unsigned long long)ds->ipv6,
+            (unsigned long long)ds->tcp, (unsigned long long)ds->udp,
+            (unsigned long long)ds->icmpv4, (unsigned long long)ds->icmpv6,
+            (unsigned long long)ds->vlan,
+            (unsigned long long)(ds->frag4 + ds->frag6),
+            (unsigned long long)ds->other_l4, (unsigned long long)ds->invalid);
     for (int e = 0; e < DE_MAX; e++) {
-        if (s->dstats.events[e] > 0)
+        if (ds->events[e] > 0)
             fprintf(stderr, "  event:    %s %llu\n", decode_event_name((enum decode_event)e),
-                    (unsigned long long)s->dstats.events[e]);
+                    (unsigned long long)ds->events[e]);
     }
     fprintf(stderr,
             "  flows:    created %llu  active %llu  timed out %llu  emergency evicted %llu"
@@ -420,8 +420,6 @@ static void setup_signals(void)
 static void run(struct sensor *s)
 {
     struct capture_pkt cp;
-    struct packet p;
-    uint64_t n = 0;
     int rc;
 
     while (!sig_stop) {
@@ -433,20 +431,14 @@ static void run(struct sensor *s)
         if (rc == -ENOENT)
             break;
         if (rc == 0) {
-            flow_timeout(s->ft);
+            worker_idle(s->w);
             if (s->eve != NULL)
                 eve_writer_flush(s->eve);
             continue;
         }
-        if (decode_packet(&p, cp.linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_usec,
-                          &s->dstats) == 0) {
-            flow_lookup(s->ft, &p);
-            detect_packet(s->dt, s->de, &p, on_alert, s);
-        }
-        if ((++n & 1023) == 0)
-            flow_timeout(s->ft);
+        worker_packet(s->w, cp.linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_usec, on_alert, s);
     }
-    flow_flush(s->ft);
+    worker_flush(s->w);
 }
 
 int main(int argc, char **argv)
@@ -520,11 +512,9 @@ int main(int argc, char **argv)
         .timeout_udp_est = s.cfg.flow_timeout_udp_est,
         .timeout_icmp_est = s.cfg.flow_timeout_icmp_est,
     };
-    if (flow_table_create(&s.ft, &fc, NULL, NULL) != 0)
-        fatalx("flow table: out of memory (flow.memcap %llu)",
+    if ((rc = worker_create(&s.w, &fc, s.de)) != 0)
+        fatalx("worker: %s (flow.memcap %llu)", kanshi_strerror(rc),
                (unsigned long long)s.cfg.flow_memcap);
-    if (detect_thread_create(&s.dt, s.de) != 0)
-        fatalx("detection: cannot allocate scratch");
     jbuf_init(&s.jb);
 
     if (o.iface != NULL)
@@ -563,8 +553,7 @@ int main(int argc, char **argv)
     rc = 0;
     capture_close(s.cap);
     jbuf_fini(&s.jb);
-    detect_thread_destroy(s.dt);
-    flow_table_destroy(s.ft);
+    worker_destroy(s.w);
     detect_engine_destroy(s.de);
     enrich_close(s.enr);
     ruleset_destroy(s.rs);
