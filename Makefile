@@ -57,12 +57,12 @@ LIBS := $(PKG_LIBS) -lpthread -lm
 
 # Every .c of a component is a module of libkanshi.a except the programs'
 # main files, listed here.
-PROG_MAINS := sensor/main.c collector/collector_main.c collector/kanshictl.c
+PROG_MAINS := sensor/main.c collector/collector_main.c collector/kanshictl.c signatures/kanshi_sig.c
 LIB_SRCS := $(filter-out $(PROG_MAINS),$(wildcard sensor/*.c signatures/*.c collector/*.c firmware/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libkanshi.a
 
-PROGRAMS := $(BUILD)/kanshi-sensor $(BUILD)/kanshi-collector $(BUILD)/kanshictl
+PROGRAMS := $(BUILD)/kanshi-sensor $(BUILD)/kanshi-collector $(BUILD)/kanshictl $(BUILD)/kanshi-sig
 TOOLS    := $(BUILD)/kanshi-pktgen $(BUILD)/kanshi-sensorsim
 
 UNIT_SRCS  := $(wildcard tests/unit/*_test.c)
@@ -84,6 +84,9 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/kanshi-sensor: $(BUILD)/obj/sensor/main.o $(LIB)
+	$(CC) $(KLDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/kanshi-sig: $(BUILD)/obj/signatures/kanshi_sig.o $(LIB)
 	$(CC) $(KLDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/kanshi-collector: $(BUILD)/obj/collector/collector_main.o $(LIB)
