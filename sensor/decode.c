@@ -34,15 +34,9 @@ static const struct link_decoder {
     decode_fn fn;
 } link_decoders[] = {
     {DLT_EN10MB, decode_ethernet}, /* by far the most common: first */
-    {DLT_LINUX_SLL, decode_sll},
-    {DLT_LINUX_SLL2, decode_sll2},
-    {DLT_RAW, decode_raw},
-    {DLT_RAW_OPENBSD, decode_raw},
-    {LINKTYPE_RAW, decode_raw},
-    {DLT_IPV4, decode_raw},
-    {DLT_IPV6, decode_raw},
-    {DLT_NULL, decode_null},
-    {DLT_LOOP, decode_null},
+    {DLT_LINUX_SLL, decode_sll},   {DLT_LINUX_SLL2, decode_sll2}, {DLT_RAW, decode_raw},
+    {DLT_RAW_OPENBSD, decode_raw}, {LINKTYPE_RAW, decode_raw},    {DLT_IPV4, decode_raw},
+    {DLT_IPV6, decode_raw},        {DLT_NULL, decode_null},       {DLT_LOOP, decode_null},
 };
 
 int decode_packet(struct packet *p, int linktype, const uint8_t *data, uint32_t caplen,
@@ -132,47 +126,80 @@ static uint16_t csum_fold(uint64_t sum)
     return (uint16_t)sum;
 }
 
-/* Sum of the IPv4 or IPv6 pseudo-header for protocol proto, length len. */
-static uint64_t csum_pseudo(const struct packet *p, uint8_t proto, uint32_t len)
+/* Sum of the pseudo-header: addresses of alen bytes, protocol, length. */
+static uint64_t csum_pseudo(const uint8_t *src, const uint8_t *dst, uint32_t alen, uint8_t proto,
+                            uint32_t len)
 {
-    uint32_t alen = p->src.family == AF_INET ? 4 : 16;
     uint64_t sum = 0;
 
-    sum = csum_add(sum, p->src.a, alen);
-    sum = csum_add(sum, p->dst.a, alen);
+    sum = csum_add(sum, src, alen);
+    sum = csum_add(sum, dst, alen);
     sum += htons(proto);
     sum += htons((uint16_t)(len >> 16));
     sum += htons((uint16_t)len);
     return sum;
 }
 
-/*
- * True when the IPv6 extension headers hold a routing header with segments
- * left: the pseudo-header then uses the final destination, which is inside
- * the routing header in a type-specific form, so the L4 checksum is not
- * judged.  The chain was validated when the packet was decoded.
- */
-static bool ipv6_routed(const struct packet *p)
+/* A Home Address destination option (RFC 6275 6.3) in options header h. */
+static void ipv6_home_address(const uint8_t *h, uint32_t hlen, const uint8_t **src)
 {
-    uint32_t off = 40;
+    uint32_t i = 2;
+
+    while (i < hlen) {
+        if (h[i] == 0) {
+            i++;
+            continue;
+        }
+        if (hlen - i < 2 || (uint32_t)h[i + 1] + 2 > hlen - i)
+            return;
+        if (h[i] == 201 && h[i + 1] == 16)
+            *src = h + i + 2;
+        i += (uint32_t)h[i + 1] + 2;
+    }
+}
+
+/*
+ * Addresses of the IPv6 pseudo-header (RFC 8200 8.1): the final destination
+ * when a routing header has segments left, and the home address when a
+ * destination option carries one, as the receiver will see them.  False
+ * when the final destination is not known (a compressed RPL source route).
+ * The chain was validated when the packet was decoded; the bounds are
+ * checked again all the same.
+ */
+static bool ipv6_pseudo_addrs(const struct packet *p, const uint8_t **src, const uint8_t **dst)
+{
+    uint32_t off = 40, hlen;
     uint8_t nh = p->l3[6];
 
-    while (off + 4 <= p->l3_hdr_len) {
+    *src = p->src.a;
+    *dst = p->dst.a;
+    while (off + 8 <= p->l3_hdr_len) {
         const uint8_t *h = p->l3 + off;
 
-        if (nh == 43 && h[3] != 0)
-            return true;
         if (nh == 44)
-            off += 8;
+            hlen = 8;
         else if (nh == 51)
-            off += ((uint32_t)h[1] + 2) * 4;
+            hlen = ((uint32_t)h[1] + 2) * 4;
         else if (nh == 0 || nh == 43 || nh == 60)
-            off += ((uint32_t)h[1] + 1) * 8;
+            hlen = ((uint32_t)h[1] + 1) * 8;
         else
             break;
+        if (hlen > p->l3_hdr_len - off)
+            break;
+        if (nh == 43 && h[3] != 0) {
+            if ((h[2] == 0 || h[2] == 2) && hlen >= 24)
+                *dst = h + hlen - 16; /* the last address listed */
+            else if (h[2] == 4 && hlen >= 24)
+                *dst = h + 8; /* segment routing: segment list[0] */
+            else
+                return false;
+        } else if (nh == 60) {
+            ipv6_home_address(h, hlen, src);
+        }
         nh = h[0];
+        off += hlen;
     }
-    return false;
+    return true;
 }
 
 bool decode_checksum_check(struct packet *p)
@@ -180,32 +207,37 @@ bool decode_checksum_check(struct packet *p)
     uint32_t declared, len;
     uint64_t sum;
     bool v4 = p->flags & PKT_IPV4;
+    uint32_t alen = v4 ? 4 : 16;
+    const uint8_t *src, *dst;
 
     p->flags &= ~(uint32_t)(PKT_IP_CSUM_BAD | PKT_L4_CSUM_BAD);
     if (v4 && csum_fold(csum_add(0, p->l3, p->l3_hdr_len)) != 0xffff)
         p->flags |= PKT_IP_CSUM_BAD;
 
-    if (!(p->flags & (PKT_TCP | PKT_UDP | PKT_ICMPV4 | PKT_ICMPV6)) ||
-        (p->flags & PKT_FRAGMENT))
+    if (!(p->flags & (PKT_TCP | PKT_UDP | PKT_ICMPV4 | PKT_ICMPV6)) || (p->flags & PKT_FRAGMENT))
         return !(p->flags & PKT_IP_CSUM_BAD);
     /* Not judged when part of the packet was not captured. */
     declared = v4 ? decode_rd16(p->l3 + 2) : 40 + (uint32_t)decode_rd16(p->l3 + 4);
-    if (p->l3_len < declared || (!v4 && p->l3_hdr_len > 40 && ipv6_routed(p)))
+    if (p->l3_len < declared)
+        return !(p->flags & PKT_IP_CSUM_BAD);
+    src = p->src.a;
+    dst = p->dst.a;
+    if (!v4 && p->l3_hdr_len > 40 && !ipv6_pseudo_addrs(p, &src, &dst))
         return !(p->flags & PKT_IP_CSUM_BAD);
 
     len = p->l4_len;
     if (p->flags & PKT_TCP) {
-        sum = csum_pseudo(p, 6, len);
+        sum = csum_pseudo(src, dst, alen, 6, len);
     } else if (p->flags & PKT_UDP) {
         /* UDP covers its own length, which may end before the IP payload. */
         len = decode_rd16(p->l4 + 4);
         if (v4 && decode_rd16(p->l4 + 6) == 0)
             return !(p->flags & PKT_IP_CSUM_BAD); /* no checksum sent */
-        sum = csum_pseudo(p, 17, len);
+        sum = csum_pseudo(src, dst, alen, 17, len);
     } else if (p->flags & PKT_ICMPV4) {
         sum = 0;
     } else {
-        sum = csum_pseudo(p, 58, len);
+        sum = csum_pseudo(src, dst, alen, 58, len);
     }
     if (csum_fold(csum_add(sum, p->l4, len)) != 0xffff)
         p->flags |= PKT_L4_CSUM_BAD;

@@ -31,10 +31,9 @@ static const struct eth_proto {
     decode_fn fn;
 } eth_protos[] = {
     {0x0800, decode_ipv4}, /* IPv4 first: the common case ends the scan at once */
-    {0x86dd, decode_ipv6},
-    {0x8100, eth_vlan}, /* 802.1Q */
-    {0x88a8, eth_vlan}, /* 802.1ad QinQ service tag */
-    {0x9100, eth_vlan}, /* pre-standard QinQ */
+    {0x86dd, decode_ipv6}, {0x8100, eth_vlan}, /* 802.1Q */
+    {0x88a8, eth_vlan},                        /* 802.1ad QinQ service tag */
+    {0x9100, eth_vlan},                        /* pre-standard QinQ */
 };
 
 /*
@@ -42,49 +41,49 @@ static const struct eth_proto {
  * Seeing them is not suspicious, so they raise no unknown_ethertype event.
  */
 static const uint16_t eth_known_non_ip[] = {
-    0x0806, /* ARP */
-    0x8035, /* RARP */
-    0x0842, /* Wake-on-LAN */
-    0x22f0, /* AVTP */
-    0x22f3, /* TRILL */
+    0x0806,                 /* ARP */
+    0x8035,                 /* RARP */
+    0x0842,                 /* Wake-on-LAN */
+    0x22f0,                 /* AVTP */
+    0x22f3,                 /* TRILL */
     0x6002, 0x6003, 0x6004, /* DEC MOP, DECnet, LAT */
-    0x809b, 0x80f3, /* AppleTalk, AARP */
-    0x8137, /* IPX */
-    0x8808, /* Ethernet flow control (PAUSE) */
-    0x8809, /* slow protocols (LACP, OAM) */
-    0x880b, /* PPP */
-    0x8847, 0x8848, /* MPLS */
-    0x8863, 0x8864, /* PPPoE discovery, session */
-    0x886f, /* Microsoft NLB */
-    0x887b, 0x88e1, /* HomePlug */
-    0x888e, /* EAPOL (802.1X) */
-    0x8892, /* PROFINET */
-    0x8899, /* Realtek RRCP/RLDP */
-    0x88a2, /* ATA over Ethernet */
-    0x88a4, /* EtherCAT */
-    0x88b5, 0x88b6, /* local experimental */
+    0x809b, 0x80f3,         /* AppleTalk, AARP */
+    0x8137,                 /* IPX */
+    0x8808,                 /* Ethernet flow control (PAUSE) */
+    0x8809,                 /* slow protocols (LACP, OAM) */
+    0x880b,                 /* PPP */
+    0x8847, 0x8848,         /* MPLS */
+    0x8863, 0x8864,         /* PPPoE discovery, session */
+    0x886f,                 /* Microsoft NLB */
+    0x887b, 0x88e1,         /* HomePlug */
+    0x888e,                 /* EAPOL (802.1X) */
+    0x8892,                 /* PROFINET */
+    0x8899,                 /* Realtek RRCP/RLDP */
+    0x88a2,                 /* ATA over Ethernet */
+    0x88a4,                 /* EtherCAT */
+    0x88b5, 0x88b6,         /* local experimental */
     0x88b8, 0x88b9, 0x88ba, /* IEC 61850 GOOSE, GSE, SV */
-    0x88be, /* ERSPAN */
-    0x88c7, /* 802.11i pre-authentication */
-    0x88cc, /* LLDP */
-    0x88d9, /* LLTD */
-    0x88e3, /* MRP */
-    0x88e5, /* MACsec */
-    0x88e7, /* provider backbone bridging */
-    0x88f5, 0x88f6, /* MVRP, MMRP */
-    0x88f7, /* PTP */
-    0x88f8, /* NC-SI */
-    0x88fb, /* PRP */
-    0x8902, /* CFM (802.1ag) */
-    0x8903, /* Cisco FabricPath */
-    0x8906, 0x8914, /* FCoE, FIP */
-    0x8915, /* RoCE */
-    0x891d, /* TTEthernet */
-    0x8926, /* VN-Tag */
-    0x892f, /* HSR */
-    0x893a, /* IEEE 1905.1 */
-    0x894f, /* NSH */
-    0x9000, /* configuration testing protocol (loopback) */
+    0x88be,                 /* ERSPAN */
+    0x88c7,                 /* 802.11i pre-authentication */
+    0x88cc,                 /* LLDP */
+    0x88d9,                 /* LLTD */
+    0x88e3,                 /* MRP */
+    0x88e5,                 /* MACsec */
+    0x88e7,                 /* provider backbone bridging */
+    0x88f5, 0x88f6,         /* MVRP, MMRP */
+    0x88f7,                 /* PTP */
+    0x88f8,                 /* NC-SI */
+    0x88fb,                 /* PRP */
+    0x8902,                 /* CFM (802.1ag) */
+    0x8903,                 /* Cisco FabricPath */
+    0x8906, 0x8914,         /* FCoE, FIP */
+    0x8915,                 /* RoCE */
+    0x891d,                 /* TTEthernet */
+    0x8926,                 /* VN-Tag */
+    0x892f,                 /* HSR */
+    0x893a,                 /* IEEE 1905.1 */
+    0x894f,                 /* NSH */
+    0x9000,                 /* configuration testing protocol (loopback) */
 };
 
 static bool eth_is_known_non_ip(uint16_t type)

@@ -11,33 +11,28 @@
 #include "decode_int.h"
 
 #define ICMP_HDR_LEN 8
-#define CODE_ANY 0xff /* code not checked */
-
-/* Highest code defined per ICMPv4 type 0..43 (IANA "ICMP Type Numbers"). */
-static const uint8_t icmpv4_max_code[44] = {
-    [0] = 0,         /* echo reply */
-    [1] = CODE_ANY,  [2] = CODE_ANY,
-    [3] = 15,        /* destination unreachable */
-    [4] = 0,         /* source quench */
-    [5] = 3,         /* redirect */
-    [6] = CODE_ANY,  [7] = CODE_ANY,
-    [8] = 0,         /* echo request */
-    [9] = CODE_ANY,  /* router advertisement: 0 or 16 */
-    [10] = 0,        /* router solicitation */
-    [11] = 1,        /* time exceeded */
-    [12] = 2,        /* parameter problem */
-    [13] = 0, [14] = 0, /* timestamp, reply */
-    [15] = 0, [16] = 0, /* information request, reply */
-    [17] = 0, [18] = 0, /* address mask request, reply */
-    [19] = CODE_ANY, [20] = CODE_ANY, [21] = CODE_ANY, [22] = CODE_ANY, [23] = CODE_ANY,
-    [24] = CODE_ANY, [25] = CODE_ANY, [26] = CODE_ANY, [27] = CODE_ANY, [28] = CODE_ANY,
-    [29] = CODE_ANY, [30] = CODE_ANY, [31] = CODE_ANY, [32] = CODE_ANY, [33] = CODE_ANY,
-    [34] = CODE_ANY, [35] = CODE_ANY, [36] = CODE_ANY, [37] = CODE_ANY, [38] = CODE_ANY,
-    [39] = CODE_ANY,
-    [40] = 5,        /* Photuris */
-    [41] = CODE_ANY, /* experimental mobility (Seamoby) */
-    [42] = 0,        /* extended echo request */
-    [43] = 4,        /* extended echo reply */
+/*
+ * Number of codes defined per ICMPv4 type 0..43 (IANA "ICMP Type Numbers");
+ * 0: codes not checked (unassigned, deprecated or loosely specified types).
+ */
+static const uint8_t icmpv4_ncodes[44] = {
+    [0] = 1,  /* echo reply */
+    [3] = 16, /* destination unreachable */
+    [4] = 1,  /* source quench */
+    [5] = 4,  /* redirect */
+    [8] = 1,  /* echo request */
+    [10] = 1, /* router solicitation */
+    [11] = 2, /* time exceeded */
+    [12] = 3, /* parameter problem */
+    [13] = 1, /* timestamp */
+    [14] = 1, /* timestamp reply */
+    [15] = 1, /* information request */
+    [16] = 1, /* information reply */
+    [17] = 1, /* address mask request */
+    [18] = 1, /* address mask reply */
+    [40] = 6, /* Photuris */
+    [42] = 1, /* extended echo request */
+    [43] = 5, /* extended echo reply */
 };
 
 enum {
@@ -75,8 +70,8 @@ void decode_icmpv4(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip
         p->icmp_id = decode_rd16(b + 4);
         p->icmp_seq = decode_rd16(b + 6);
     }
-    if (type < sizeof(icmpv4_max_code)) {
-        if (icmpv4_max_code[type] != CODE_ANY && p->icmp_code > icmpv4_max_code[type])
+    if (type < sizeof(icmpv4_ncodes)) {
+        if (icmpv4_ncodes[type] != 0 && p->icmp_code >= icmpv4_ncodes[type])
             decode_event(p, st, DE_ICMPV4_UNKNOWN_CODE);
     } else if (type != 253 && type != 254) { /* 253, 254: RFC 4727 experiments */
         decode_event(p, st, DE_ICMPV4_UNKNOWN_TYPE);
@@ -89,15 +84,15 @@ void decode_icmpv4(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip
 static const struct icmpv6_code {
     uint8_t type, max_code;
 } icmpv6_codes[] = {
-    {1, 8},   /* destination unreachable */
-    {2, 0},   /* packet too big */
-    {3, 1},   /* time exceeded */
-    {4, 10},  /* parameter problem */
-    {128, 0}, /* echo request */
-    {129, 0}, /* echo reply */
-    {130, 0}, {131, 0}, {132, 0}, /* MLD */
+    {1, 8},                                           /* destination unreachable */
+    {2, 0},                                           /* packet too big */
+    {3, 1},                                           /* time exceeded */
+    {4, 10},                                          /* parameter problem */
+    {128, 0},                                         /* echo request */
+    {129, 0},                                         /* echo reply */
+    {130, 0}, {131, 0}, {132, 0},                     /* MLD */
     {133, 0}, {134, 0}, {135, 0}, {136, 0}, {137, 0}, /* neighbour discovery */
-    {143, 0}, /* MLDv2 report */
+    {143, 0},                                         /* MLDv2 report */
 };
 
 /*

@@ -62,8 +62,7 @@ static inline uint32_t decode_uncaptured(const struct packet *p)
 }
 
 /* A decoder stage that may end in an IP layer (see the return convention). */
-typedef int (*decode_fn)(struct packet *p, const uint8_t *b, uint32_t len,
-                         struct decode_stats *st);
+typedef int (*decode_fn)(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st);
 
 /*
  * An L4 stage: b/len are the IP payload bytes present, ip_plen the payload

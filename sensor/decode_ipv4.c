@@ -34,7 +34,7 @@ enum {
 struct ipv4_opt {
     uint8_t type;
     uint8_t min_len, max_len;
-    uint16_t bit; /* IPOPT_BIT_* */
+    uint16_t bit;                                              /* IPOPT_BIT_* */
     enum decode_event (*check)(const uint8_t *o, uint8_t len); /* DE_MAX: fine */
 };
 

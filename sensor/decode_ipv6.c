@@ -39,7 +39,7 @@ enum ipv6_ext {
 };
 
 static const uint8_t ipv6_ext_kind[256] = {
-    [0] = EXT_HOP, [43] = EXT_ROUTING, [44] = EXT_FRAG, [50] = EXT_ESP,
+    [0] = EXT_HOP, [43] = EXT_ROUTING, [44] = EXT_FRAG,    [50] = EXT_ESP,
     [51] = EXT_AH, [59] = EXT_NONXT,   [60] = EXT_DSTOPTS,
 };
 
@@ -107,8 +107,8 @@ static void ipv6_upper(struct packet *p, uint8_t nh, uint32_t off, uint32_t tot,
 int decode_ipv6(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st)
 {
     uint32_t tot, off = IPV6_HDR_LEN, plen;
-    unsigned seen = 0;          /* 1 << enum ipv6_ext of headers seen */
-    bool dst_since_rt = false;  /* a destination options header since the routing one */
+    unsigned seen = 0;         /* 1 << enum ipv6_ext of headers seen */
+    bool dst_since_rt = false; /* a destination options header since the routing one */
     uint8_t nh;
 
     if (len < IPV6_HDR_LEN) {

@@ -22,11 +22,11 @@ static const struct tcp_opt {
     uint8_t min_len, max_len;
     uint8_t step; /* (len - min_len) % step == 0 */
 } tcp_opts[] = {
-    {2, 4, 4, 1},   /* MSS */
-    {3, 3, 3, 1},   /* window scale */
-    {4, 2, 2, 1},   /* SACK permitted */
-    {5, 10, 34, 8}, /* SACK: 1 to 4 blocks of 8 bytes */
-    {8, 10, 10, 1}, /* timestamps */
+    {2, 4, 4, 1},    /* MSS */
+    {3, 3, 3, 1},    /* window scale */
+    {4, 2, 2, 1},    /* SACK permitted */
+    {5, 10, 34, 8},  /* SACK: 1 to 4 blocks of 8 bytes */
+    {8, 10, 10, 1},  /* timestamps */
     {19, 18, 18, 1}, /* TCP MD5 signature */
     {29, 4, 40, 1},  /* TCP-AO */
     {34, 2, 18, 2},  /* TCP Fast Open cookie (even length) */

@@ -50,7 +50,10 @@ void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t
     struct packet p;
 
     if (decode_packet(&p, linktype, data, caplen, wirelen, ts_usec, &w->dstats) == 0) {
-        flow_lookup(w->ft, &p);
+        /* As Suricata: a packet whose L4 header is broken gets no flow (it
+         * would make a bogus port-0 flow), but IP-level rules still see it. */
+        if (!(p.flags & PKT_INVALID))
+            flow_lookup(w->ft, &p);
         detect_packet(w->dt, w->de, &p, fn, arg);
     }
     if ((++w->npackets & 1023) == 0)

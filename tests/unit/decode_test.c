@@ -25,6 +25,8 @@
 #define V4_DST 0xc6336402u /* 198.51.100.2 */
 static const uint8_t v6_src[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 static const uint8_t v6_dst[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+/* Addresses mk_ipv6() writes; a test may point them elsewhere for a while. */
+static const uint8_t *mk6_src = v6_src, *mk6_dst = v6_dst;
 
 /* ------------------------------------------------------------------------ */
 /* builders                                                                 */
@@ -175,8 +177,8 @@ static size_t mk_ipv6(uint8_t *out, uint8_t first_nh, const uint8_t *ext, size_t
     put16(out + 4, (uint16_t)(extlen + l4len));
     out[6] = extlen ? first_nh : proto;
     out[7] = 63;
-    memcpy(out + 8, v6_src, 16);
-    memcpy(out + 24, v6_dst, 16);
+    memcpy(out + 8, mk6_src, 16);
+    memcpy(out + 24, mk6_dst, 16);
     if (extlen)
         memcpy(out + 40, ext, extlen);
     memmove(seg, l4, l4len);
@@ -230,7 +232,7 @@ static size_t ext_ah(uint8_t *out, uint8_t nh)
 {
     memset(out, 0, 24);
     out[0] = nh;
-    out[1] = 4; /* (4 + 2) * 4 = 24 bytes */
+    out[1] = 4;            /* (4 + 2) * 4 = 24 bytes */
     put32(out + 4, 0x100); /* SPI */
     return 24;
 }
@@ -264,8 +266,8 @@ static size_t mk_eth_vlan(uint8_t *out, const uint16_t *tags, int ntags, uint16_
 static size_t mk_sll(uint8_t *out, uint16_t proto, const uint8_t *pl, size_t n)
 {
     memset(out, 0, 16);
-    put16(out, 0);      /* to us */
-    put16(out + 2, 1);  /* ARPHRD_ETHER */
+    put16(out, 0);     /* to us */
+    put16(out + 2, 1); /* ARPHRD_ETHER */
     put16(out + 4, 6);
     memcpy(out + 6, "\x02\0\0\0\0\x01", 6);
     put16(out + 14, proto);
@@ -277,9 +279,9 @@ static size_t mk_sll2(uint8_t *out, uint16_t proto, const uint8_t *pl, size_t n)
 {
     memset(out, 0, 20);
     put16(out, proto);
-    put32(out + 4, 2);  /* ifindex */
-    put16(out + 8, 1);  /* ARPHRD_ETHER */
-    out[10] = 4;        /* outgoing */
+    put32(out + 4, 2); /* ifindex */
+    put16(out + 8, 1); /* ARPHRD_ETHER */
+    out[10] = 4;       /* outgoing */
     out[11] = 6;
     memcpy(out + 12, "\x02\0\0\0\0\x01", 6);
     memmove(out + 20, pl, n);
@@ -301,14 +303,14 @@ static size_t mk_null(uint8_t *out, uint32_t family, bool big, const uint8_t *pl
 }
 
 /* Common packets. */
-static const uint8_t tcp_opts_syn[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
-                                       1, 3, 3, 7};
+static const uint8_t tcp_opts_syn[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+                                       0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
 
 static size_t pkt_v4_tcp(uint8_t *out)
 {
     uint8_t l4[128];
-    size_t n = mk_tcp(l4, 40000, 80, TH_SYN | TH_ACK, tcp_opts_syn, sizeof(tcp_opts_syn),
-                      "hello", 5);
+    size_t n =
+        mk_tcp(l4, 40000, 80, TH_SYN | TH_ACK, tcp_opts_syn, sizeof(tcp_opts_syn), "hello", 5);
     return mk_ipv4(out, 6, NULL, 0, l4, n);
 }
 
@@ -348,13 +350,13 @@ static bool has_event(const struct packet *p, enum decode_event e)
     return false;
 }
 
-#define CHECK_EVENT(p, e)                                                                  \
-    do {                                                                                   \
-        if (!has_event((p), (e))) {                                                        \
-            fprintf(stderr, "%s:%d: %s: event %s not raised (%d events)\n", __FILE__,      \
-                    __LINE__, test_cur_name, decode_event_name(e), (p)->nevents);          \
-            test_cur_failed = 1;                                                           \
-        }                                                                                  \
+#define CHECK_EVENT(p, e)                                                                          \
+    do {                                                                                           \
+        if (!has_event((p), (e))) {                                                                \
+            fprintf(stderr, "%s:%d: %s: event %s not raised (%d events)\n", __FILE__, __LINE__,    \
+                    test_cur_name, decode_event_name(e), (p)->nevents);                            \
+            test_cur_failed = 1;                                                                   \
+        }                                                                                          \
     } while (0)
 
 /* ------------------------------------------------------------------------ */
@@ -705,11 +707,11 @@ TEST(ipv4_options_valid)
     struct packet p;
     /* RR with room for 2 addresses, TS (flag 1, one record used), NOP, EOL */
     static const uint8_t o1[] = {7,  11, 8,  1, 2, 3, 4, 0, 0, 0, 0, /* RR, ptr 8: one filled */
-                                 68, 20, 13, 1, 1, 2, 3, 4, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0,
-                                 1,  0,  0,  0, 0};
-    static const uint8_t o2[] = {131, 7, 4, 0, 0, 0, 0, 137, 7, 8, 1, 1, 1, 1,
-                                 130, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 133, 3, 1,
-                                 136, 4, 0, 1, 148, 4, 0, 0, 0, 0, 0, 0};
+                                 68, 20, 13, 1, 1, 2, 3, 4, 0, 0, 0, 5, 0,
+                                 0,  0,  0,  0, 0, 0, 0, 1, 0, 0, 0, 0};
+    static const uint8_t o2[] = {131, 7,  4, 0, 0,   0, 0, 137, 7, 8, 1, 1,   1, 1,
+                                 130, 11, 0, 0, 0,   0, 0, 0,   0, 0, 0, 133, 3, 1,
+                                 136, 4,  0, 1, 148, 4, 0, 0,   0, 0, 0, 0};
     static const uint8_t rtralt[] = {148, 4, 0, 0};
 
     memset(&st, 0, sizeof(st));
@@ -737,13 +739,13 @@ TEST(ipv4_options_valid)
 TEST(ipv4_options_malformed)
 {
     struct packet p;
-    static const uint8_t too_long[] = {7, 9, 4, 0, 0, 0, 0, 0};     /* runs past the header */
+    static const uint8_t too_long[] = {7, 9, 4, 0, 0, 0, 0, 0}; /* runs past the header */
     static const uint8_t zero_len[] = {7, 0, 4, 0};
     static const uint8_t one_len[] = {130, 1, 0, 0};
-    static const uint8_t rr_ptr[] = {7, 7, 5, 0, 0, 0, 0, 0};       /* pointer not aligned */
-    static const uint8_t rr_ptr_big[] = {7, 7, 12, 0, 0, 0, 0, 0};  /* past the end */
-    static const uint8_t rr_short[] = {7, 2, 0, 0};                 /* no pointer */
-    static const uint8_t ts_flag[] = {68, 8, 5, 2, 0, 0, 0, 0};      /* flag 2 */
+    static const uint8_t rr_ptr[] = {7, 7, 5, 0, 0, 0, 0, 0};      /* pointer not aligned */
+    static const uint8_t rr_ptr_big[] = {7, 7, 12, 0, 0, 0, 0, 0}; /* past the end */
+    static const uint8_t rr_short[] = {7, 2, 0, 0};                /* no pointer */
+    static const uint8_t ts_flag[] = {68, 8, 5, 2, 0, 0, 0, 0};    /* flag 2 */
     static const uint8_t ts_ptr[] = {68, 12, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0}; /* not on a record */
     static const uint8_t satid_len[] = {136, 3, 0, 0};
     static const uint8_t dup[] = {136, 4, 0, 1, 136, 4, 0, 2};
@@ -956,16 +958,6 @@ TEST(ipv6_extension_headers)
     CHECK(!decode_checksum_check(&p));
     CHECK_INT(p.flags & PKT_L4_CSUM_BAD, PKT_L4_CSUM_BAD);
 
-    /* A routing header with segments left: the pseudo-header would need the
-     * final destination, so the checksum is not judged. */
-    e = ext_routing(ext, 17, 1);
-    tl = mk_udp(l4, 1, 2, "x", 1);
-    n = mk_ipv6(ip, 43, ext, e, 17, l4, tl);
-    ip[n - 1] ^= 0xff;
-    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
-    CHECK_INT(p.flags, PKT_IPV6 | PKT_UDP);
-    CHECK(decode_checksum_check(&p));
-
     /* ESP and no-next-header end the chain. */
     e = ext_opts(ext, 50, 8);
     memset(ext + e, 0xaa, 16);
@@ -982,6 +974,77 @@ TEST(ipv6_extension_headers)
     CHECK_INT(p.nevents, 0);
     CHECK_INT(st.other_l4, 2);
     CHECK_INT(st.invalid, 0);
+}
+
+/*
+ * The IPv6 pseudo-header holds the addresses the receiver sees: the final
+ * destination of a routing header, the home address of a destination
+ * option.  Built by checksumming with those, then patching the header.
+ */
+TEST(ipv6_pseudo_header_addresses)
+{
+    static const uint8_t final[16] = {0x20, 0x01, 0x0d, 0xb8, 0xff, [15] = 0x99};
+    uint8_t ext[64], l4[64], ip[256];
+    struct packet p;
+    size_t e, n, tl = mk_udp(l4, 1, 2, "routed", 6);
+
+    /* type 2 routing header, one segment left, final destination inside */
+    e = ext_routing(ext, 17, 1);
+    memcpy(ext + 8, final, 16);
+    n = mk_ipv6(ip, 43, ext, e, 17, l4, tl);
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK(!decode_checksum_check(&p)); /* computed over the header's address */
+    mk6_dst = final;
+    n = mk_ipv6(ip, 43, ext, e, 17, l4, tl);
+    mk6_dst = v6_dst;
+    memcpy(ip + 24, v6_dst, 16);
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK(decode_checksum_check(&p));
+    /* with no segment left the header's destination is the final one */
+    ip[40 + 3] = 0;
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK(!decode_checksum_check(&p));
+
+    /* segment routing header (type 4): segment list[0] is the final hop */
+    ext[2] = 4;
+    mk6_dst = final;
+    n = mk_ipv6(ip, 43, ext, e, 17, l4, tl);
+    mk6_dst = v6_dst;
+    memcpy(ip + 24, v6_dst, 16);
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK(decode_checksum_check(&p));
+
+    /* RPL (type 3) compresses its addresses: not judged */
+    ext[2] = 3;
+    n = mk_ipv6(ip, 43, ext, e, 17, l4, tl);
+    ip[n - 1] ^= 0xff;
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK(decode_checksum_check(&p));
+    CHECK_INT(p.flags & PKT_L4_CSUM_BAD, 0);
+
+    /* home address option: PadN(2), then type 201 length 16 */
+    memset(ext, 0, 24);
+    ext[0] = 17;
+    ext[1] = 2;
+    ext[2] = 1;
+    ext[3] = 2;
+    ext[6] = 201;
+    ext[7] = 16;
+    memcpy(ext + 8, final, 16);
+    mk6_src = final;
+    n = mk_ipv6(ip, 60, ext, 24, 17, l4, tl);
+    mk6_src = v6_src;
+    memcpy(ip + 8, v6_src, 16);
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK_INT(p.nevents, 0);
+    CHECK(decode_checksum_check(&p));
+    ext[6] = 202; /* another option: the header's source counts */
+    mk6_src = final;
+    n = mk_ipv6(ip, 60, ext, 24, 17, l4, tl);
+    mk6_src = v6_src;
+    memcpy(ip + 8, v6_src, 16);
+    CHECK_INT(dec(&p, DLT_RAW, ip, n), 0);
+    CHECK(!decode_checksum_check(&p));
 }
 
 TEST(ipv6_fragments)
@@ -1261,13 +1324,25 @@ TEST(icmp_types_and_codes)
         uint8_t v6, type, code;
         int ev; /* -1: none */
     } cases[] = {
-        {0, 0, 0, -1},  {0, 0, 1, DE_ICMPV4_UNKNOWN_CODE},  {0, 3, 15, -1},
-        {0, 3, 16, DE_ICMPV4_UNKNOWN_CODE}, {0, 11, 2, DE_ICMPV4_UNKNOWN_CODE},
-        {0, 9, 16, -1}, {0, 43, 4, -1}, {0, 44, 0, DE_ICMPV4_UNKNOWN_TYPE},
-        {0, 200, 0, DE_ICMPV4_UNKNOWN_TYPE}, {0, 253, 9, -1},
-        {1, 1, 8, -1},  {1, 1, 9, DE_ICMPV6_UNKNOWN_CODE}, {1, 129, 0, -1},
-        {1, 129, 1, DE_ICMPV6_UNKNOWN_CODE}, {1, 135, 0, -1}, {1, 5, 0, DE_ICMPV6_UNKNOWN_TYPE},
-        {1, 100, 0, -1}, {1, 161, 4, -1}, {1, 162, 0, DE_ICMPV6_UNKNOWN_TYPE},
+        {0, 0, 0, -1},
+        {0, 0, 1, DE_ICMPV4_UNKNOWN_CODE},
+        {0, 3, 15, -1},
+        {0, 3, 16, DE_ICMPV4_UNKNOWN_CODE},
+        {0, 11, 2, DE_ICMPV4_UNKNOWN_CODE},
+        {0, 9, 16, -1},
+        {0, 43, 4, -1},
+        {0, 44, 0, DE_ICMPV4_UNKNOWN_TYPE},
+        {0, 200, 0, DE_ICMPV4_UNKNOWN_TYPE},
+        {0, 253, 9, -1},
+        {1, 1, 8, -1},
+        {1, 1, 9, DE_ICMPV6_UNKNOWN_CODE},
+        {1, 129, 0, -1},
+        {1, 129, 1, DE_ICMPV6_UNKNOWN_CODE},
+        {1, 135, 0, -1},
+        {1, 5, 0, DE_ICMPV6_UNKNOWN_TYPE},
+        {1, 100, 0, -1},
+        {1, 161, 4, -1},
+        {1, 162, 0, DE_ICMPV6_UNKNOWN_TYPE},
         {1, 255, 0, -1},
     };
 
@@ -1479,7 +1554,7 @@ TEST(event_names)
     CHECK_STR(decode_event_name(DE_ETH_PKT_TOO_SMALL), "decoder.ethernet.pkt_too_small");
     CHECK_STR(decode_event_name(DE_ICMPV6_UNKNOWN_CODE), "decoder.icmpv6.unknown_code");
     CHECK_STR(decode_event_name(DE_MAX), "decoder.unknown");
-    CHECK_STR(decode_event_name((enum decode_event)-1), "decoder.unknown");
+    CHECK_STR(decode_event_name((enum decode_event) - 1), "decoder.unknown");
     for (int i = 0; i < DE_MAX; i++) {
         const char *s = decode_event_name((enum decode_event)i);
         CHECK(s != NULL && strncmp(s, "decoder.", 8) == 0);
@@ -1550,7 +1625,8 @@ TEST(pcap_corpus)
     CHECK(ok > n / 2);
     CHECK(cs.ipv4 + cs.ipv6 == ok);
     CHECK(cs.tcp > 0 && cs.udp > 0);
-    fprintf(stderr, "pcap_corpus: %" PRIu64 " packets, %" PRIu64 " IP, %" PRIu64 " tcp, %" PRIu64
+    fprintf(stderr,
+            "pcap_corpus: %" PRIu64 " packets, %" PRIu64 " IP, %" PRIu64 " tcp, %" PRIu64
             " udp, %" PRIu64 " icmp, %" PRIu64 " ipv6, %" PRIu64 " invalid, %" PRIu64
             " bad checksums\n",
             n, ok, cs.tcp, cs.udp, cs.icmpv4 + cs.icmpv6, cs.ipv6, cs.invalid, bad_csum);
@@ -1579,6 +1655,7 @@ int main(void)
     RUN(ipv4_fragments);
     RUN(ipv4_other_protocols);
     RUN(ipv6_extension_headers);
+    RUN(ipv6_pseudo_header_addresses);
     RUN(ipv6_fragments);
     RUN(ipv6_extension_malformed);
     RUN(tcp_header_and_options);
