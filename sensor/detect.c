@@ -26,15 +26,12 @@
 #include <time.h>
 
 #include "kanshi/detect.h"
-#include "kanshi/flow.h"
 #include "kanshi/kanshi.h"
 #include "kanshi/rules.h"
+#include "detect_int.h"
 
 enum { GRP_TCP, GRP_UDP, GRP_ICMP, GRP_OTHER, GRP_COUNT };
 
-/* Recursion budget of one content inspection, as Suricata's
- * detect.inspection-recursion-limit (default 3000). */
-#define DETECT_RECURSION_LIMIT 3000
 
 struct detect_group {
     hs_database_t *db;
@@ -120,10 +117,6 @@ static unsigned rule_groups(const struct rule *r)
     }
 }
 
-static int fp_lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
 
 static int fp_cmp(const void *a, const void *b)
 {
@@ -134,8 +127,8 @@ static int fp_cmp(const void *a, const void *b)
     if (x->len != y->len)
         return x->len < y->len ? -1 : 1;
     for (size_t i = 0; i < x->len; i++) {
-        int cx = x->nocase ? fp_lower(x->pat[i]) : x->pat[i];
-        int cy = y->nocase ? fp_lower(y->pat[i]) : y->pat[i];
+        int cx = x->nocase ? detect_lower(x->pat[i]) : x->pat[i];
+        int cy = y->nocase ? detect_lower(y->pat[i]) : y->pat[i];
         if (cx != cy)
             return cx - cy;
     }
@@ -147,8 +140,8 @@ static bool fp_same(const struct fp_entry *x, const struct fp_entry *y)
     if (x->nocase != y->nocase || x->len != y->len)
         return false;
     for (size_t i = 0; i < x->len; i++) {
-        int cx = x->nocase ? fp_lower(x->pat[i]) : x->pat[i];
-        int cy = y->nocase ? fp_lower(y->pat[i]) : y->pat[i];
+        int cx = x->nocase ? detect_lower(x->pat[i]) : x->pat[i];
+        int cy = y->nocase ? detect_lower(y->pat[i]) : y->pat[i];
         if (cx != cy)
             return false;
     }
@@ -339,295 +332,6 @@ void detect_thread_destroy(struct detect_thread *dt)
     free(dt);
 }
 
-/* --- verification ---------------------------------------------------------- */
-
-static const uint8_t *search_nocase(const uint8_t *h, size_t hlen, const uint8_t *n, size_t nlen)
-{
-    int f0, F0;
-
-    if (nlen == 0)
-        return h;
-    if (nlen > hlen)
-        return NULL;
-    f0 = fp_lower(n[0]);
-    F0 = f0 >= 'a' && f0 <= 'z' ? f0 - 32 : f0;
-    for (size_t i = 0; i + nlen <= hlen; i++) {
-        if (h[i] != f0 && h[i] != F0)
-            continue;
-        size_t j = 1;
-        while (j < nlen && fp_lower(h[i + j]) == fp_lower(n[j]))
-            j++;
-        if (j == nlen)
-            return h + i;
-    }
-    return NULL;
-}
-
-static const uint8_t *content_search(const struct rule_content *c, const uint8_t *h, size_t hlen)
-{
-    if (c->flags & CONTENT_NOCASE)
-        return search_nocase(h, hlen, c->pat, c->len);
-    return memmem(h, hlen, c->pat, c->len);
-}
-
-static bool content_is_relative(const struct rule_content *c)
-{
-    return (c->flags & (CONTENT_DISTANCE | CONTENT_WITHIN)) != 0;
-}
-
-/* A negated content with no position at all: once found, no other placement
- * of earlier contents can help (Suricata's "discontinue"). */
-static bool content_is_single(const struct rule_content *c)
-{
-    return (c->flags & (CONTENT_DISTANCE | CONTENT_WITHIN | CONTENT_OFFSET | CONTENT_DEPTH |
-                        CONTENT_STARTSWITH | CONTENT_ENDSWITH)) == 0;
-}
-
-enum { M_NOMATCH = 0, M_MATCH = 1, M_DISCONTINUE = -1 };
-
-static int match_from(const struct rule *r, size_t idx, const uint8_t *buf, size_t len,
-                      size_t prev_end, int *budget)
-{
-    const struct rule_content *c;
-    int64_t start, end;
-
-    /* Skip tests of other buffers (none yet besides the payload). */
-    while (idx < r->nmatches && r->matches[idx].buffer != RULE_BUF_PAYLOAD)
-        idx++;
-    if (idx == r->nmatches)
-        return M_MATCH;
-    if (--*budget <= 0)
-        return M_DISCONTINUE;
-    c = &r->matches[idx].u.content;
-
-    if (content_is_relative(c)) {
-        start = (int64_t)prev_end + ((c->flags & CONTENT_DISTANCE) ? c->distance : 0);
-        if (start < 0)
-            start = 0;
-        end = (int64_t)len;
-        if (c->flags & CONTENT_WITHIN) {
-            int64_t w = (int64_t)prev_end + ((c->flags & CONTENT_DISTANCE) ? c->distance : 0) +
-                        c->within;
-            if (w < end)
-                end = w;
-        }
-    } else {
-        start = (c->flags & CONTENT_OFFSET) ? c->offset : 0;
-        end = (int64_t)len;
-        if (c->flags & CONTENT_DEPTH) {
-            int64_t d = start + c->depth;
-            if (d < end)
-                end = d;
-        }
-    }
-    if (c->flags & CONTENT_STARTSWITH) {
-        if (start + (int64_t)c->len < end)
-            end = start + (int64_t)c->len;
-    }
-
-    if (c->flags & CONTENT_NEGATED) {
-        bool found = false;
-        if (start <= end && end - start >= (int64_t)c->len) {
-            const uint8_t *hay = buf + start;
-            size_t hl = (size_t)(end - start);
-            if (c->flags & CONTENT_ENDSWITH) {
-                found = (int64_t)len == end &&
-                        (c->flags & CONTENT_NOCASE
-                             ? search_nocase(buf + len - c->len, c->len, c->pat, c->len) != NULL
-                             : memcmp(buf + len - c->len, c->pat, c->len) == 0);
-            } else {
-                found = content_search(c, hay, hl) != NULL;
-            }
-        }
-        if (found)
-            return content_is_single(c) ? M_DISCONTINUE : M_NOMATCH;
-        return match_from(r, idx + 1, buf, len, prev_end, budget);
-    }
-
-    for (;;) {
-        const uint8_t *f;
-        size_t mend;
-        int rc;
-        bool next_relative;
-
-        if (start > end || end - start < (int64_t)c->len)
-            return M_NOMATCH;
-        if (c->flags & CONTENT_ENDSWITH) {
-            if ((int64_t)len != end)
-                return M_NOMATCH;
-            f = buf + len - c->len;
-            if ((int64_t)(len - c->len) < start ||
-                ((c->flags & CONTENT_NOCASE)
-                     ? search_nocase(f, c->len, c->pat, c->len) == NULL
-                     : memcmp(f, c->pat, c->len) != 0))
-                return M_NOMATCH;
-        } else {
-            f = content_search(c, buf + start, (size_t)(end - start));
-            if (f == NULL)
-                return M_NOMATCH;
-        }
-        mend = (size_t)(f - buf) + c->len;
-        rc = match_from(r, idx + 1, buf, len, mend, budget);
-        if (rc != M_NOMATCH)
-            return rc;
-        /* Only a later test relative to this one can profit from trying this
-         * content further on in the buffer. */
-        next_relative = false;
-        for (size_t j = idx + 1; j < r->nmatches; j++) {
-            if (r->matches[j].buffer == RULE_BUF_PAYLOAD) {
-                next_relative = content_is_relative(&r->matches[j].u.content);
-                break;
-            }
-        }
-        if (!next_relative || (c->flags & CONTENT_ENDSWITH))
-            return M_NOMATCH;
-        if (--*budget <= 0)
-            return M_DISCONTINUE;
-        start = (int64_t)(f - buf) + 1;
-    }
-}
-
-int detect_match_payload(const struct rule *r, const uint8_t *buf, size_t len)
-{
-    int budget = DETECT_RECURSION_LIMIT;
-
-    if (buf == NULL)
-        len = 0;
-    return match_from(r, 0, buf, len, 0, &budget) == M_MATCH;
-}
-
-static bool rule_has_payload_tests(const struct rule *r)
-{
-    return r->nmatches > 0;
-}
-
-static bool proto_match(const struct rule *r, const struct packet *p)
-{
-    switch (r->proto) {
-    case RULE_PROTO_TCP:
-    case RULE_PROTO_TCP_PKT:
-    case RULE_PROTO_TCP_STREAM:
-        return (p->flags & PKT_TCP) != 0;
-    case RULE_PROTO_UDP:
-        return (p->flags & PKT_UDP) != 0;
-    case RULE_PROTO_ICMP:
-        return (p->flags & (PKT_ICMPV4 | PKT_ICMPV6)) != 0;
-    case RULE_PROTO_ICMPV6:
-        return (p->flags & PKT_ICMPV6) != 0;
-    case RULE_PROTO_IP:
-    default:
-        return (p->flags & (PKT_IPV4 | PKT_IPV6)) != 0;
-    }
-}
-
-static bool endpoints_match(const struct rule *r, const struct kanshi_addr *sa, uint16_t sp,
-                            const struct kanshi_addr *da, uint16_t dp, bool ports)
-{
-    if (!r->src.any && !addr_set_match(&r->src, sa))
-        return false;
-    if (!r->dst.any && !addr_set_match(&r->dst, da))
-        return false;
-    if (ports) {
-        if (!r->sp.any && !port_set_match(&r->sp, sp))
-            return false;
-        if (!r->dp.any && !port_set_match(&r->dp, dp))
-            return false;
-    }
-    return true;
-}
-
-static bool flow_kw_match(const struct rule *r, const struct packet *p)
-{
-    uint32_t fl = r->flow;
-    const struct flow *f = p->flow;
-
-    if (fl & RULE_FLOW_ESTABLISHED) {
-        if (f == NULL || !flow_is_established(f))
-            return false;
-    }
-    if (fl & RULE_FLOW_NOT_ESTABLISHED) {
-        if (f != NULL && flow_is_established(f))
-            return false;
-    }
-    if (fl & RULE_FLOW_TOSERVER) {
-        if (f == NULL || p->dir != FLOW_DIR_TOSERVER)
-            return false;
-    }
-    if (fl & RULE_FLOW_TOCLIENT) {
-        if (f == NULL || p->dir != FLOW_DIR_TOCLIENT)
-            return false;
-    }
-    return true;
-}
-
-static bool tcp_flags_match(const struct rule_tcp_flags *t, uint8_t pkt)
-{
-    uint8_t v = pkt & (uint8_t)~t->ignore;
-
-    switch (t->mod) {
-    case FLAGS_PLUS:
-        return (v & t->flags) == t->flags;
-    case FLAGS_ANY:
-        return t->flags == 0 ? v == 0 : (v & t->flags) != 0;
-    case FLAGS_NOT:
-        return (v & t->flags) == 0;
-    case FLAGS_EXACT:
-    default:
-        return v == t->flags;
-    }
-}
-
-static bool header_tests_match(const struct rule *r, const struct packet *p)
-{
-    uint32_t has = r->has;
-
-    if ((has & RULE_HAS_FLOW) && !flow_kw_match(r, p))
-        return false;
-    if ((has & RULE_HAS_DSIZE) && !rule_num_match(&r->dsize, p->payload_len))
-        return false;
-    if ((has & RULE_HAS_TTL) && !rule_num_match(&r->ttl, p->ttl))
-        return false;
-    if (has & (RULE_HAS_ITYPE | RULE_HAS_ICODE)) {
-        if (!(p->flags & (PKT_ICMPV4 | PKT_ICMPV6)))
-            return false;
-        if ((has & RULE_HAS_ITYPE) && !rule_num_match(&r->itype, p->icmp_type))
-            return false;
-        if ((has & RULE_HAS_ICODE) && !rule_num_match(&r->icode, p->icmp_code))
-            return false;
-    }
-    if (has & RULE_HAS_IP_PROTO) {
-        struct rule_num n = {.op = r->ip_proto_op, .a = r->ip_proto};
-        if (!rule_num_match(&n, p->ip_proto))
-            return false;
-    }
-    if (has & RULE_HAS_FLAGS) {
-        if (!(p->flags & PKT_TCP) || !tcp_flags_match(&r->tcp_flags, p->tcp_flags))
-            return false;
-    }
-    return true;
-}
-
-static bool rule_match_packet(const struct rule *r, const struct packet *p)
-{
-    bool ports = (p->flags & (PKT_TCP | PKT_UDP)) != 0;
-
-    if (!proto_match(r, p))
-        return false;
-    if (!endpoints_match(r, &p->src, p->sp, &p->dst, p->dp, ports) &&
-        !(r->bidir && endpoints_match(r, &p->dst, p->dp, &p->src, p->sp, ports)))
-        return false;
-    if (!header_tests_match(r, p))
-        return false;
-    if (rule_has_payload_tests(r)) {
-        /* Like Suricata, payload tests never match a packet without payload. */
-        if (p->payload_len == 0)
-            return false;
-        if (!detect_match_payload(r, p->payload, p->payload_len))
-            return false;
-    }
-    return true;
-}
-
 static int detect_on_match(unsigned id, unsigned long long from, unsigned long long to,
                            unsigned flags, void *ctx)
 {
@@ -694,7 +398,7 @@ int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
         qsort(dt->cand, dt->ncand, sizeof(*dt->cand), u32_cmp);
     for (size_t i = 0; i < dt->ncand; i++) {
         const struct rule *r = de->rules[dt->cand[i]];
-        if (rule_match_packet(r, p)) {
+        if (detect_rule_match(r, p)) {
             n++;
             if (fn != NULL)
                 fn(arg, p, r);
