@@ -46,6 +46,7 @@ struct detect_engine {
     struct rule *const *rules;
     size_t nrules;
     struct detect_group groups[GRP_COUNT];
+    struct iponly *iponly; /* rules without fast pattern, found by address */
     struct detect_info info;
 };
 
@@ -221,6 +222,8 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
     struct detect_engine *de;
     struct fp_entry *fps[GRP_COUNT] = {0};
     size_t nfps[GRP_COUNT] = {0};
+    uint32_t *ipo = NULL;
+    size_t nipo = 0;
     uint64_t t0 = mono_usec();
     int rc = -ENOMEM;
 
@@ -229,6 +232,9 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
         return -ENOMEM;
     de->rules = rs->rules;
     de->nrules = rs->nrules;
+    ipo = kanshi_calloc(rs->nrules + 1, sizeof(*ipo));
+    if (ipo == NULL)
+        goto fail;
     for (int g = 0; g < GRP_COUNT; g++) {
         fps[g] = kanshi_calloc(rs->nrules + 1, sizeof(struct fp_entry));
         de->groups[g].always = kanshi_calloc(rs->nrules + 1, sizeof(uint32_t));
@@ -242,8 +248,13 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
         const struct rule_content *c = rule_fast_pattern(r, &len, &pat);
         unsigned gm = rule_groups(r);
 
-        if (c == NULL)
+        if (c == NULL) {
             de->info.no_fast_pattern++;
+            if (detect_iponly_eligible(r)) {
+                ipo[nipo++] = (uint32_t)i;
+                continue;
+            }
+        }
         for (int g = 0; g < GRP_COUNT; g++) {
             if (!(gm & (1u << g)))
                 continue;
@@ -266,6 +277,11 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
         if (nfps[g] > 0 || de->groups[g].nalways > 0)
             de->info.groups++;
     }
+    if ((rc = detect_iponly_build(&de->iponly, rs->rules, ipo, nipo)) != 0)
+        goto fail;
+    de->info.iponly = nipo;
+    de->info.iponly_bytes = detect_iponly_size(de->iponly);
+    free(ipo);
     for (int g = 0; g < GRP_COUNT; g++)
         free(fps[g]);
     de->info.rules = rs->nrules;
@@ -275,6 +291,7 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
 fail:
     if (rc == -ENOMEM)
         snprintf(err, errlen, "out of memory building the detection engine");
+    free(ipo);
     for (int g = 0; g < GRP_COUNT; g++)
         free(fps[g]);
     detect_engine_destroy(de);
@@ -291,6 +308,7 @@ void detect_engine_destroy(struct detect_engine *de)
         free(de->groups[g].pat_rules);
         free(de->groups[g].always);
     }
+    detect_iponly_free(de->iponly);
     free(de);
 }
 
@@ -394,6 +412,7 @@ int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
             dt->cand[dt->ncand++] = rid;
         }
     }
+    detect_iponly_lookup(de->iponly, p, dt->stamp, dt->gen, dt->cand, &dt->ncand);
     if (dt->ncand > 1)
         qsort(dt->cand, dt->ncand, sizeof(*dt->cand), u32_cmp);
     for (size_t i = 0; i < dt->ncand; i++) {

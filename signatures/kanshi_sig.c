@@ -203,7 +203,8 @@ static int cmd_stats(struct sig *s, char **paths, size_t n)
                s->reasons[i].example);
     printf("protocol groups:     %zu\n", di->groups);
     printf("fast patterns:       %zu\n", di->patterns);
-    printf("without fast pattern:%zu\n", di->no_fast_pattern);
+    printf("without fast pattern:%zu (%zu by address index, %zu bytes)\n", di->no_fast_pattern,
+           di->iponly, di->iponly_bytes);
     printf("database bytes:      %zu\n", di->db_bytes);
     printf("compile time:        %.3f s\n", (double)di->compile_usec / 1e6);
     detect_engine_destroy(de);

@@ -30,7 +30,9 @@ struct detect_info {
     size_t rules;          /* rules in the engine */
     size_t groups;         /* non-empty protocol groups */
     size_t patterns;       /* distinct fast patterns over all groups */
-    size_t no_fast_pattern; /* rules verified on every packet of their group */
+    size_t no_fast_pattern; /* rules without a fast pattern */
+    size_t iponly;         /* of those, found through the address-set index */
+    size_t iponly_bytes;   /* size of that index */
     size_t db_bytes;       /* Hyperscan database bytes, all groups */
     uint64_t compile_usec; /* time spent compiling */
 };
