@@ -49,7 +49,7 @@
 #define STORE_KEY_LEN 40   /* a CURVE key in Z85 */
 
 #define STORE_TIERS_ALL 3u
-#define STORE_TIER_BIT(t) (1u << ((t) - 1u))
+#define STORE_TIER_BIT(t) (1u << ((t)-1u))
 
 struct store;
 
@@ -140,8 +140,8 @@ int store_sensor_acked(struct store *s, const char *id, uint64_t *acked);
  * batch and sets last heard.  *acked gets the new store_sensor_acked().
  * Returns the number of gaps recorded.
  */
-int store_sensor_batch(struct store *s, const char *id, const uint64_t *seqs, size_t n,
-                       int64_t now, uint64_t *acked);
+int store_sensor_batch(struct store *s, const char *id, const uint64_t *seqs, size_t n, int64_t now,
+                       uint64_t *acked);
 
 /* ---- analysts ----------------------------------------------------------------------------- */
 
@@ -175,10 +175,10 @@ struct store_alert {
     int64_t received, alert_time; /* unix microseconds */
     const char *org;
     unsigned tier;
-    int64_t sid;      /* -1: none */
-    int severity;     /* 0: none */
-    const char *src_ip, *dest_ip; /* NULL: none */
-    int src_port, dest_port;      /* -1: none */
+    int64_t sid;                   /* -1: none */
+    int severity;                  /* 0: none */
+    const char *src_ip, *dest_ip;  /* NULL: none */
+    int src_port, dest_port;       /* -1: none */
     const char *proto, *signature; /* NULL: none */
     const char *json;
     size_t json_len;
@@ -192,10 +192,10 @@ struct store_query {
     bool has_since, has_until;
     int64_t since, until; /* alert time, unix microseconds, since ≤ t < until */
     unsigned tier;        /* 0: any */
-    const char *org, *sensor, *addr, *signature;  /* NULL: any; addr matches src or dest */
-    int64_t sid;          /* -1: any */
-    int severity;         /* 0: any */
-    uint64_t limit;       /* 0: no limit; the newest `limit` are returned */
+    const char *org, *sensor, *addr, *signature; /* NULL: any; addr matches src or dest */
+    int64_t sid;                                 /* -1: any */
+    int severity;                                /* 0: any */
+    uint64_t limit;                              /* 0: no limit; the newest `limit` are returned */
 };
 
 /* Calls fn for each matching alert, oldest first; the pointers inside a live

@@ -52,6 +52,7 @@ enum config_type {
     CONFIG_UINT,    /* uint32_t in [min, max] */
     CONFIG_SIZE,    /* uint32_t or uint64_t bytes in [min, max], "64mb" */
     CONFIG_STRLIST, /* char ** plus size_t count: a scalar or a sequence */
+    CONFIG_ENUM,    /* unsigned: index of the value in choices[] */
 };
 
 struct config_key {
@@ -65,6 +66,7 @@ struct config_key {
     const char *def_str; /* CONFIG_STRING default, NULL: none */
     uint64_t def_num;    /* CONFIG_BOOL/UINT/SIZE default */
     const char *help;
+    const char *const *choices; /* CONFIG_ENUM: NULL-terminated */
 };
 
 #define CONFIG_FIELD(f) offsetof(struct sensor_config, f)
@@ -72,16 +74,24 @@ struct config_key {
 
 /* One line per kind of key reads better than clang-format's layout. */
 /* clang-format off */
-#define STR(k, f, def, help) {k, CONFIG_STRING, CONFIG_FIELD(f), 0, 0, false, 0, 0, def, 0, help}
-#define OPTSTR(k, f, help) {k, CONFIG_STRING, CONFIG_FIELD(f), 0, 0, true, 0, 0, NULL, 0, help}
-#define BOOL(k, f, def, help) {k, CONFIG_BOOL, CONFIG_FIELD(f), 0, 0, false, 0, 1, NULL, def, help}
+#define STR(k, f, def, help) \
+    {k, CONFIG_STRING, CONFIG_FIELD(f), 0, 0, false, 0, 0, def, 0, help, NULL}
+#define OPTSTR(k, f, help) \
+    {k, CONFIG_STRING, CONFIG_FIELD(f), 0, 0, true, 0, 0, NULL, 0, help, NULL}
+#define BOOL(k, f, def, help) \
+    {k, CONFIG_BOOL, CONFIG_FIELD(f), 0, 0, false, 0, 1, NULL, def, help, NULL}
 #define UINT(k, f, lo, hi, def, help) \
-    {k, CONFIG_UINT, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, lo, hi, NULL, def, help}
+    {k, CONFIG_UINT, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, lo, hi, NULL, def, help, NULL}
 #define SIZE(k, f, lo, hi, def, help) \
-    {k, CONFIG_SIZE, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, lo, hi, NULL, def, help}
+    {k, CONFIG_SIZE, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, lo, hi, NULL, def, help, NULL}
 #define STRLIST(k, f, n, help) \
-    {k, CONFIG_STRLIST, CONFIG_FIELD(f), 0, CONFIG_FIELD(n), false, 0, 0, NULL, 0, help}
+    {k, CONFIG_STRLIST, CONFIG_FIELD(f), 0, CONFIG_FIELD(n), false, 0, 0, NULL, 0, help, NULL}
+#define ENUM(k, f, choices, def, help) \
+    {k, CONFIG_ENUM, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, 0, 0, NULL, def, help, choices}
 /* clang-format on */
+
+/* spool.fsync, in the order of enum spool_fsync. */
+static const char *const config_fsync_names[] = {"never", "batch", "always", NULL};
 
 static const struct config_key config_keys[] = {
     STR("sensor-id", sensor_id, NULL, "name of this sensor in alerts (default: the host name)"),
@@ -103,6 +113,18 @@ static const struct config_key config_keys[] = {
     SIZE("capture.buffer-size", buffer_size, 64 * KIB, 2 * GIB, 32 * MIB,
          "libpcap ring buffer per capture handle"),
     BOOL("capture.promisc", promisc, true, "put the interface in promiscuous mode"),
+    OPTSTR("uplink.endpoint", uplink_endpoint, "collector, e.g. tcp://gsoc.example:7700"),
+    OPTSTR("uplink.collector-public-key", uplink_collector_key, "collector's CURVE key (Z85)"),
+    OPTSTR("uplink.secret-key-file", uplink_secret_key_file, "this sensor's CURVE secret key"),
+    OPTSTR("uplink.public-key", uplink_public_key, "this sensor's CURVE public key (Z85)"),
+    UINT("uplink.stats-interval", uplink_stats_interval, 1, 3600, 10, "seconds between STATS"),
+    UINT("uplink.drain-timeout", uplink_drain_timeout, 0, 3600, 10,
+         "seconds to wait at exit for the collector to acknowledge everything"),
+    STR("spool.dir", spool_dir, "/var/lib/kanshi/spool", "alerts waiting for the collector"),
+    SIZE("spool.max-size", spool_max_size, MIB, 16 * TIB, GIB, "cap on the spool on disk"),
+    ENUM("spool.fsync", spool_fsync, config_fsync_names, 1, "never, batch or always"),
+    UINT("spool.fsync-interval", spool_fsync_interval, 1, 60000, 100,
+         "milliseconds between syncs with fsync: batch"),
 };
 
 /* Free-form sections: the rest of the key is a variable name. */
@@ -735,6 +757,19 @@ static int config_apply_key(struct config_ctx *c, const struct config_key *k,
                                 "expected a size between %s and %s (like 64mb)", lo, hi);
         }
         break;
+    case CONFIG_ENUM: {
+        char names[128] = "";
+        for (size_t i = 0; it->value != NULL && k->choices[i] != NULL; i++) {
+            if (strcasecmp(it->value, k->choices[i]) == 0) {
+                *CONFIG_AT(cfg, k->off, unsigned) = (unsigned)i;
+                return 0;
+            }
+        }
+        for (size_t i = 0; k->choices[i] != NULL; i++)
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                     i > 0 ? (k->choices[i + 1] != NULL ? ", " : " or ") : "", k->choices[i]);
+        return config_error(c, it->line, it->key, "expected %s", names);
+    }
     default:
         return -EINVAL;
     }
@@ -822,6 +857,9 @@ int config_defaults(struct sensor_config *cfg)
                 *CONFIG_AT(cfg, k->off, uint64_t) = k->def_num;
             else
                 *CONFIG_AT(cfg, k->off, uint32_t) = (uint32_t)k->def_num;
+            break;
+        case CONFIG_ENUM:
+            *CONFIG_AT(cfg, k->off, unsigned) = (unsigned)k->def_num;
             break;
         case CONFIG_STRLIST:
             break;

@@ -1,10 +1,19 @@
 /*
- * main.c — kanshi-sensor: capture → decode → flow → detect → enrich → EVE.
+ * main.c — kanshi-sensor: capture → decode → flow → detect → enrich → EVE
+ * → spool → uplink.
  *
  * Start-up reads the config, loads and compiles the rules, opens the
  * enrichment databases, the output and the capture, then drops privileges
  * before the first packet is read.  From then on the packet loop only counts:
  * a bad packet is a decoder event, never a log line.
+ *
+ * With uplink.endpoint in the config, every alert is also appended to the
+ * disk spool, and the uplink thread ships the spool to the collector.  The
+ * packet loop never waits on the network; between packets it applies the
+ * spool's fsync policy, publishes counters for the uplink's heartbeat and
+ * reports (at most every few seconds) alerts a full spool could not keep.
+ * When the input ends or a signal stops the sensor, it waits up to
+ * uplink.drain-timeout seconds for the collector to acknowledge everything.
  *
  * One worker runs the whole pipeline in this slice.  The flow table, the
  * decoder counters and the detection scratch are per-worker objects already,
@@ -31,7 +40,14 @@
 #include "kanshi/kanshi.h"
 #include "kanshi/privdrop.h"
 #include "kanshi/rules.h"
+#include "kanshi/spool.h"
+#include "kanshi/uplink.h"
+#include "kanshi/wire.h"
 #include "kanshi/worker.h"
+
+/* How often the packet loop publishes counters and reports a full spool. */
+#define SENSOR_PUBLISH_USEC 500000u
+#define SENSOR_FULL_REPORT_USEC 10000000u
 
 /* Set from signal handlers, read by the packet loop. */
 static volatile sig_atomic_t sig_stop, sig_stats;
@@ -50,6 +66,16 @@ struct sensor {
     uint64_t started_usec;
     uint64_t run_usec; /* time spent in the packet loop */
     unsigned rule_errors_shown;
+
+    /* Uplink (NULL when uplink.endpoint is not set). */
+    struct spool *spool;
+    struct uplink *uplink;
+    char secret_key[UPLINK_KEY_LEN + 1]; /* read before dropping privileges */
+    uint64_t spool_errors;               /* appends that failed for another reason than full */
+    uint64_t full_reported;              /* spool-full drops already logged */
+    uint64_t last_publish_usec, last_full_report_usec;
+    struct uplink_stats final_ustats; /* taken when the uplink stops */
+    bool uplink_stopped;
 };
 
 struct options {
@@ -80,7 +106,8 @@ static void usage(FILE *f)
             "  -r, --read FILE       read a pcap or pcapng file (repeatable)\n"
             "  -i, --interface IFACE capture live from IFACE\n"
             "  -f, --filter BPF      BPF capture filter, e.g. 'tcp port 80'\n"
-            "  -l, --log-dir DIR     write alerts to DIR/eve.json (default: stdout)\n"
+            "  -l, --log-dir DIR     write alerts to DIR/eve.json (default: stdout, or\n"
+            "                        nothing when the config sends them to a collector)\n"
             "      --eve FILE        write alerts to FILE ('-' for stdout)\n"
             "      --table           print alerts as a readable table on stdout\n"
             "      --sensor-id ID    override the config's sensor-id\n"
@@ -91,7 +118,9 @@ static void usage(FILE *f)
             "  -V, --version         print the version\n"
             "  -h, --help            this help\n"
             "\n"
-            "Statistics go to stderr at exit and on SIGUSR1; SIGINT/SIGTERM stop.\n"
+            "With uplink.endpoint in the config, alerts are spooled on disk and sent to the\n"
+            "collector.  Statistics go to stderr at exit and on SIGUSR1; SIGINT/SIGTERM stop\n"
+            "(a second signal cuts short the wait for the collector's acknowledgements).\n"
             "See kanshi-sensor(8) and sensor/kanshi-sensor.yaml.example.\n");
 }
 
@@ -339,11 +368,19 @@ static void on_alert(void *arg, const struct packet *p, const struct rule *r)
         a.country_epoch = enrich_country_epoch(s->enr);
         a.asn_epoch = enrich_asn_epoch(s->enr);
     }
-    if (s->eve != NULL) {
+    if (s->eve != NULL || s->spool != NULL) {
         jbuf_reset(&s->jb);
         eve_format_alert(&s->jb, &a);
-        if (jbuf_ok(&s->jb))
+        if (jbuf_ok(&s->jb) && s->eve != NULL)
             eve_writer_write(s->eve, s->jb.p, s->jb.len);
+        /* The spool holds the JSON object without its newline.  A full
+         * spool counts the alert itself (dropped_full); the loop reports. */
+        if (jbuf_ok(&s->jb) && s->spool != NULL && s->jb.len > 1) {
+            int rc = spool_append(s->spool, (const uint8_t *)s->jb.p, (uint32_t)(s->jb.len - 1),
+                                  NULL);
+            if (rc != 0 && rc != KANSHI_ELIMIT)
+                s->spool_errors++;
+        }
     }
     if (s->table)
         print_table_row(p, r, a.severity, a.src_geo, a.dest_geo);
@@ -394,14 +431,37 @@ static void print_stats(struct sensor *s)
     if (s->enr != NULL && enrich_errors(s->enr) > 0)
         fprintf(stderr, "  enrich:   lookup errors %llu\n",
                 (unsigned long long)enrich_errors(s->enr));
+    if (s->spool != NULL) {
+        struct spool_stats ss;
+        spool_get_stats(s->spool, &ss);
+        fprintf(stderr,
+                "  spool:    next seq %llu  acked seq %llu  pending %llu  bytes %llu"
+                "  segments %llu  full drops %llu  write errors %llu\n",
+                (unsigned long long)ss.next_seq, (unsigned long long)ss.acked_seq,
+                (unsigned long long)ss.pending, (unsigned long long)ss.bytes,
+                (unsigned long long)ss.segments, (unsigned long long)ss.dropped_full,
+                (unsigned long long)s->spool_errors);
+    }
+    if (s->uplink != NULL || s->uplink_stopped) {
+        struct uplink_stats us = s->final_ustats;
+        if (s->uplink != NULL)
+            uplink_get_stats(s->uplink, &us);
+        fprintf(stderr,
+                "  uplink:   %s  connects %llu  disconnects %llu  handshake failures %llu"
+                "  batches %llu  alerts sent %llu  resends %llu  acked seq %llu\n",
+                us.connected ? "connected" : "not connected", (unsigned long long)us.connects,
+                (unsigned long long)us.disconnects, (unsigned long long)us.auth_failures,
+                (unsigned long long)us.batches_sent, (unsigned long long)us.alerts_sent,
+                (unsigned long long)us.resends, (unsigned long long)us.acked_seq);
+    }
 }
 
 static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         sig_stats = 1;
-    else
-        sig_stop = 1;
+    else if (sig_stop < 100)
+        sig_stop = sig_stop + 1; /* the drain at exit ends on the next one */
 }
 
 static void setup_signals(void)
@@ -417,9 +477,54 @@ static void setup_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Between packets, when the uplink is on: the spool's fsync policy, counters
+ * for the heartbeat, and the one log line about a full spool every few
+ * seconds (the packet path itself only counts).
+ */
+static void uplink_housekeeping(struct sensor *s, bool force)
+{
+    struct capture_stats cs = {0};
+    struct spool_stats ss;
+    const struct flow_stats *fs;
+    uint64_t now;
+
+    if (s->spool == NULL)
+        return;
+    spool_flush(s->spool);
+    now = now_usec();
+    if (!force && now - s->last_publish_usec < SENSOR_PUBLISH_USEC)
+        return;
+    s->last_publish_usec = now;
+    capture_get_stats(s->cap, &cs);
+    fs = worker_flow_stats(s->w);
+    uplink_set_counter(s->uplink, WC_PACKETS, cs.packets);
+    uplink_set_counter(s->uplink, WC_BYTES, cs.bytes);
+    uplink_set_counter(s->uplink, WC_KERNEL_DROPS, cs.kernel_drops);
+    uplink_set_counter(s->uplink, WC_IF_DROPS, cs.if_drops);
+    uplink_set_counter(s->uplink, WC_DECODE_INVALID, worker_decode_stats(s->w)->invalid);
+    uplink_set_counter(s->uplink, WC_FLOWS_ACTIVE, fs->active);
+    uplink_set_counter(s->uplink, WC_FLOW_MEMCAP_DROPS, fs->memcap_drops);
+    uplink_set_counter(s->uplink, WC_ALERTS, s->alerts);
+
+    spool_get_stats(s->spool, &ss);
+    if (ss.dropped_full > s->full_reported &&
+        (s->last_full_report_usec == 0 ||
+         now - s->last_full_report_usec >= SENSOR_FULL_REPORT_USEC)) {
+        log_warnx("spool %s is full (spool.max-size %llu bytes): %llu alerts could not be kept "
+                  "since the last report, %llu in all; is the collector reachable?",
+                  s->cfg.spool_dir, (unsigned long long)s->cfg.spool_max_size,
+                  (unsigned long long)(ss.dropped_full - s->full_reported),
+                  (unsigned long long)ss.dropped_full);
+        s->full_reported = ss.dropped_full;
+        s->last_full_report_usec = now;
+    }
+}
+
 static void run(struct sensor *s)
 {
     struct capture_pkt cp;
+    uint64_t n = 0;
     int rc;
 
     while (!sig_stop) {
@@ -434,11 +539,124 @@ static void run(struct sensor *s)
             worker_idle(s->w);
             if (s->eve != NULL)
                 eve_writer_flush(s->eve);
+            uplink_housekeeping(s, false);
             continue;
         }
         worker_packet(s->w, cp.linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_usec, on_alert, s);
+        if (s->spool != NULL && (++n & 1023) == 0)
+            uplink_housekeeping(s, false);
     }
     worker_flush(s->w);
+}
+
+/* Fills the uplink's config from the sensor's. */
+static void uplink_config_from(const struct sensor *s, struct uplink_config *uc)
+{
+    *uc = (struct uplink_config){
+        .endpoint = s->cfg.uplink_endpoint,
+        .server_key = s->cfg.uplink_collector_key,
+        .secret_key = s->secret_key,
+        .public_key = s->cfg.uplink_public_key,
+        .software = KANSHI_VERSION,
+        .ruleset = s->cfg.ruleset_version,
+        .stats_interval_ms = s->cfg.uplink_stats_interval * 1000u,
+    };
+}
+
+/* Start-up checks of the uplink settings; reads the secret key while the
+ * sensor may still be root (the key file is the root's). */
+static void uplink_prepare(struct sensor *s)
+{
+    struct uplink_config uc;
+    const char *where = s->cfg.path != NULL ? s->cfg.path : "config";
+    char err[1024];
+
+    if (s->cfg.uplink_endpoint == NULL)
+        return;
+    if (s->cfg.uplink_collector_key == NULL)
+        fatalx("%s: uplink.endpoint is set but uplink.collector-public-key is not", where);
+    if (s->cfg.uplink_secret_key_file == NULL)
+        fatalx("%s: uplink.endpoint is set but uplink.secret-key-file is not", where);
+    if (uplink_read_key_file(s->cfg.uplink_secret_key_file, 1, s->secret_key, err,
+                             sizeof(err)) != 0)
+        fatalx("uplink.secret-key-file: %s", err);
+    uplink_config_from(s, &uc);
+    if (uplink_check_config(&uc, err, sizeof(err)) != 0)
+        fatalx("%s: %s", where, err);
+}
+
+/* Opens the spool and starts the uplink thread (after the privilege drop:
+ * the spool's files belong to the user the sensor runs as). */
+static void uplink_begin(struct sensor *s)
+{
+    struct spool_config sc = {
+        .dir = s->cfg.spool_dir,
+        .max_bytes = s->cfg.spool_max_size,
+        .fsync = (enum spool_fsync)s->cfg.spool_fsync,
+        .fsync_interval_ms = s->cfg.spool_fsync_interval,
+    };
+    struct uplink_config uc;
+    struct spool_stats ss;
+    char err[1024];
+    int rc;
+
+    if (s->cfg.uplink_endpoint == NULL)
+        return;
+    if ((rc = spool_open(&s->spool, &sc, err, sizeof(err))) != 0)
+        fatalx("spool: %s", err);
+    uplink_config_from(s, &uc);
+    rc = uplink_create(&s->uplink, &uc, s->spool, err, sizeof(err));
+    explicit_bzero(s->secret_key, sizeof(s->secret_key));
+    if (rc != 0)
+        fatalx("%s", err);
+    if ((rc = uplink_start(s->uplink)) != 0)
+        fatalx("uplink: cannot start its thread: %s", kanshi_strerror(rc));
+    spool_get_stats(s->spool, &ss);
+    log_info("uplink to %s: spool %s holds %llu alerts, next sequence %llu",
+             s->cfg.uplink_endpoint, s->cfg.spool_dir, (unsigned long long)ss.pending,
+             (unsigned long long)ss.next_seq);
+}
+
+/*
+ * At exit: give the collector up to uplink.drain-timeout seconds to
+ * acknowledge every alert, then stop the uplink.  What is not acknowledged
+ * stays in the spool for the next start.
+ */
+static void uplink_end(struct sensor *s)
+{
+    struct spool_stats ss;
+    uint64_t deadline, target;
+    sig_atomic_t stop0 = sig_stop;
+    bool done = false;
+
+    if (s->spool == NULL)
+        return;
+    uplink_housekeeping(s, true); /* the final counters go out with the last STATS */
+    spool_get_stats(s->spool, &ss);
+    target = ss.next_seq - 1;
+    deadline = now_usec() + (uint64_t)s->cfg.uplink_drain_timeout * 1000000u;
+    if (ss.pending > 0)
+        log_info("uplink: waiting up to %u s for the collector to acknowledge %llu alerts",
+                 s->cfg.uplink_drain_timeout, (unsigned long long)ss.pending);
+    for (;;) {
+        /* The spool hands out only what its fsync policy made durable. */
+        spool_flush(s->spool);
+        if (uplink_wait_acked(s->uplink, target, 50) == 0) {
+            done = true;
+            break;
+        }
+        if (now_usec() >= deadline || sig_stop != stop0)
+            break;
+    }
+    uplink_get_stats(s->uplink, &s->final_ustats);
+    s->uplink_stopped = true;
+    uplink_destroy(s->uplink);
+    s->uplink = NULL;
+    spool_get_stats(s->spool, &ss);
+    if (!done)
+        log_warnx("uplink: %llu alerts not acknowledged by the collector; they stay in %s "
+                  "and are sent after the next start",
+                  (unsigned long long)ss.pending, s->cfg.spool_dir);
 }
 
 int main(int argc, char **argv)
@@ -481,13 +699,14 @@ int main(int argc, char **argv)
                               sizeof(err))) != 0)
             fatalx("geoip: %s", err);
     }
+    uplink_prepare(&s);
     if (o.test_only) {
         log_info("configuration and rules OK");
         return 0;
     }
 
     /* Output: -l DIR, --eve FILE, the config's output.eve, else stdout
-     * (unless the table has stdout). */
+     * (unless the table has stdout or the alerts go to a collector). */
     if (o.logdir != NULL) {
         if (mkdir(o.logdir, 0750) != 0 && errno != EEXIST)
             fatal("%s", o.logdir);
@@ -497,7 +716,7 @@ int main(int argc, char **argv)
         eve = o.eve;
     } else if (s.cfg.eve_path != NULL) {
         eve = s.cfg.eve_path;
-    } else if (!o.table) {
+    } else if (!o.table && s.cfg.uplink_endpoint == NULL) {
         eve = "-";
     }
     if (eve != NULL && (rc = eve_writer_open(&s.eve, eve, err, sizeof(err))) != 0)
@@ -533,6 +752,7 @@ int main(int argc, char **argv)
     else if (s.cfg.user != NULL)
         log_debug("running as user %s", s.cfg.user);
 
+    uplink_begin(&s);
     setup_signals();
     if (s.table)
         print_table_header();
@@ -541,6 +761,7 @@ int main(int argc, char **argv)
         run(&s);
         s.run_usec = now_usec() - t0;
     }
+    uplink_end(&s);
 
     if (s.eve != NULL)
         eve_writer_close(s.eve);
@@ -556,6 +777,7 @@ int main(int argc, char **argv)
     worker_destroy(s.w);
     detect_engine_destroy(s.de);
     enrich_close(s.enr);
+    spool_close(s.spool);
     ruleset_destroy(s.rs);
     config_fini(&s.cfg);
     free(o.rules);

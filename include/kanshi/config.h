@@ -27,6 +27,14 @@
  *     - /etc/kanshi/rules
  *   flow:
  *     memcap: 64mb
+ *   uplink:
+ *     endpoint: tcp://gsoc.example:7700
+ *     collector-public-key: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+ *     secret-key-file: /etc/kanshi/sensor.key
+ *   spool:
+ *     dir: /var/lib/kanshi/spool
+ *     max-size: 1gb
+ *     fsync: batch
  */
 #ifndef KANSHI_CONFIG_H
 #define KANSHI_CONFIG_H
@@ -75,6 +83,20 @@ struct sensor_config {
     uint32_t snaplen;     /* default 65535 */
     uint32_t buffer_size; /* libpcap buffer bytes, default 32 MiB */
     bool promisc;         /* default true */
+
+    /* Uplink to the collector; with no endpoint the sensor only writes EVE locally. */
+    char *uplink_endpoint;        /* "tcp://host:port" or NULL */
+    char *uplink_collector_key;   /* collector's CURVE public key, Z85 */
+    char *uplink_secret_key_file; /* file holding this sensor's secret key, Z85, mode 0600 */
+    char *uplink_public_key;      /* this sensor's public key, Z85; NULL: derived */
+    uint32_t uplink_stats_interval; /* seconds between STATS heartbeats, default 10 */
+    uint32_t uplink_drain_timeout;  /* seconds to wait for ACKs at exit, default 10 */
+
+    /* Disk spool in front of the uplink. */
+    char *spool_dir;           /* default /var/lib/kanshi/spool */
+    uint64_t spool_max_size;   /* bytes, default 1 GiB */
+    unsigned spool_fsync;      /* enum spool_fsync: 0 never, 1 batch (default), 2 always */
+    uint32_t spool_fsync_interval; /* ms between batch syncs, default 100 */
 };
 
 /* Fills *cfg with every default.  0 or -ENOMEM. */

@@ -25,6 +25,8 @@
 
 #include "kanshi/packet.h"
 
+struct tcp_session;
+
 enum { FLOW_DIR_TOSERVER = 0, FLOW_DIR_TOCLIENT = 1 };
 
 enum flow_state { FLOW_STATE_NEW, FLOW_STATE_ESTABLISHED, FLOW_STATE_CLOSED };
@@ -57,6 +59,10 @@ struct flow {
     uint64_t flow_id; /* Suricata-compatible 51-bit id */
     uint64_t start_usec, last_usec;
     uint64_t pkts[2], bytes[2];
+
+    /* TCP reassembly state (stream.c), NULL until a session starts; freed with
+     * stream_session_free() when the flow ends.  Zeroed with the flow. */
+    struct tcp_session *tcp;
 };
 
 struct flow_config {

@@ -23,7 +23,7 @@
  *   24  8   spool_alerts alerts in the spool not yet acknowledged
  *   32  ... strings, each as u16 length + bytes, in this order: software version,
  *           firmware version, ruleset version, schema version (WIRE_SCHEMA).
- *           Each at most WIRE_MAX_STR bytes.
+ *           Each at most WIRE_MAX_STR bytes, none of them NUL.
  *
  * ALERTS (sensor → collector):
  *   0   4   count C (1 ≤ C ≤ WIRE_MAX_BATCH)

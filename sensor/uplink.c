@@ -1,0 +1,730 @@
+/*
+ * uplink.c — ships spooled alerts to the collector over ZeroMQ with CURVE
+ * (see uplink.h for the contract, wire.h for the frames).
+ *
+ * The thread is a small state machine driven by zmq_poll() over two sockets:
+ * the DEALER to the collector and a PAIR reading the DEALER's monitor events.
+ * A successful CURVE handshake means "(re)connected": send HELLO and resend
+ * from the last ACK.  A disconnect empties the window.  Everything between is
+ * keeping at most max_inflight_batches / max_inflight_alerts unacknowledged
+ * and turning ACKs into spool_ack().
+ *
+ * ZeroMQ does the reconnecting (with exponential back-off up to
+ * ZMQ_RECONNECT_IVL_MAX) and the dead-peer detection (ZMTP heartbeats).
+ * ZMQ_IMMEDIATE keeps messages from queueing for a connection that is not up,
+ * so a send while disconnected fails at once instead of going into a pipe
+ * that may never be delivered; the spool is the only queue.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "kanshi/kanshi.h"
+#include "kanshi/spool.h"
+#include "kanshi/uplink.h"
+#include "kanshi/wire.h"
+
+#define UPLINK_MAX_COUNTER 64 /* counter ids the heartbeat can carry */
+#define UPLINK_MAX_WINDOW 64  /* upper bound of max_inflight_batches */
+#define UPLINK_BATCH_BYTES (WIRE_MAX_FRAME - WIRE_HDR_LEN - 4 - WIRE_MAX_BATCH * 12)
+#define UPLINK_WARN_EVERY_MS 60000
+
+struct uplink_batch {
+    uint64_t last; /* highest sequence in the batch */
+    uint32_t count;
+};
+
+struct uplink {
+    struct spool *sp;
+    void *ctx, *sock, *mon;
+    char endpoint[512];
+    char software[WIRE_MAX_STR + 1], firmware[WIRE_MAX_STR + 1], ruleset[WIRE_MAX_STR + 1];
+    uint32_t stats_interval_ms, ack_timeout_ms;
+    uint32_t max_batches, max_alerts;
+
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    _Atomic uint64_t counters[UPLINK_MAX_COUNTER];
+    _Atomic uint64_t counters_set; /* bit per id published */
+
+    pthread_mutex_t mu; /* guards st; cv signals ACK progress */
+    pthread_cond_t cv;
+    struct uplink_stats st;
+
+    /* Thread only. */
+    bool connected, need_hello;
+    uint64_t acked, sent_upto;
+    struct uplink_batch win[UPLINK_MAX_WINDOW];
+    size_t win_head, win_len;
+    uint32_t inflight;
+    uint64_t progress_ms; /* last ACK progress, or when the window (re)started */
+    uint64_t start_ms, next_stats_ms, last_auth_warn_ms, last_spool_warn_ms;
+    struct wire_buf wb;
+    bool wb_ready; /* wb holds a built ALERTS frame that could not be sent yet */
+    uint64_t wb_last;
+    uint32_t wb_count;
+};
+
+static uint64_t uplink_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- keys ----------------------------------------------------------------------------------- */
+
+static const char uplink_z85_chars[] =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/* A 40-character Z85 key to its 32 bytes. */
+static bool uplink_z85_key(const char *z, uint8_t out[32])
+{
+    if (z == NULL || strlen(z) != UPLINK_KEY_LEN)
+        return false;
+    for (const char *c = z; *c != '\0'; c++)
+        if (strchr(uplink_z85_chars, *c) == NULL)
+            return false;
+    return zmq_z85_decode(out, z) != NULL;
+}
+
+int uplink_read_key_file(const char *path, int secret, char key[UPLINK_KEY_LEN + 1], char *err,
+                         size_t errlen)
+{
+    char buf[128];
+    uint8_t bin[32];
+    struct stat st;
+    ssize_t n;
+    size_t len;
+    int fd, rc = 0;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        snprintf(err, errlen, "%s: not a regular file", path);
+        goto out;
+    }
+    if (secret && (st.st_mode & 077) != 0) {
+        rc = -EPERM;
+        snprintf(err, errlen,
+                 "%s: secret key file is accessible by group or others (mode %04o); "
+                 "chmod 600 it",
+                 path, (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        goto out;
+    }
+    len = (size_t)n;
+    buf[len] = '\0';
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        buf[--len] = '\0';
+    if (!uplink_z85_key(buf, bin)) {
+        rc = -EINVAL;
+        snprintf(err, errlen, "%s: expected a CURVE key as 40 characters of Z85 text", path);
+        goto out;
+    }
+    memcpy(key, buf, UPLINK_KEY_LEN + 1);
+out:
+    explicit_bzero(buf, sizeof(buf));
+    explicit_bzero(bin, sizeof(bin));
+    close(fd);
+    return rc;
+}
+
+/* ---- create / destroy ----------------------------------------------------------------------- */
+
+static int uplink_setopt_int(void *sock, int opt, int v)
+{
+    return zmq_setsockopt(sock, opt, &v, sizeof(v));
+}
+
+static void uplink_copy_str(char *dst, const char *src)
+{
+    snprintf(dst, WIRE_MAX_STR + 1, "%s", src != NULL ? src : "");
+}
+
+static int uplink_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int uplink_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Checks the config's keys and decodes them. */
+static int uplink_keys(const struct uplink_config *cfg, uint8_t server[32], uint8_t pub[32],
+                       uint8_t sec[32], char *err, size_t errlen)
+{
+    char derived[UPLINK_KEY_LEN + 1];
+    int rc = 0;
+
+    if (cfg->endpoint == NULL || cfg->endpoint[0] == '\0')
+        return uplink_fail(err, errlen, -EINVAL, "uplink: no endpoint");
+    if (strlen(cfg->endpoint) >= sizeof(((struct uplink *)0)->endpoint))
+        return uplink_fail(err, errlen, -EINVAL, "uplink: endpoint too long");
+    if (!uplink_z85_key(cfg->server_key, server))
+        return uplink_fail(err, errlen, -EINVAL,
+                           "uplink: the collector's public key is not 40 characters of Z85");
+    if (!uplink_z85_key(cfg->secret_key, sec))
+        return uplink_fail(err, errlen, -EINVAL,
+                           "uplink: the secret key is not 40 characters of Z85");
+    if (zmq_curve_public(derived, cfg->secret_key) != 0)
+        rc = uplink_fail(err, errlen, -EINVAL,
+                         "uplink: cannot derive the public key (libzmq without CURVE?)");
+    else if (cfg->public_key != NULL && !uplink_z85_key(cfg->public_key, pub))
+        rc = uplink_fail(err, errlen, -EINVAL,
+                         "uplink: the public key is not 40 characters of Z85");
+    /* A mismatched pair fails the handshake without a word: say it now. */
+    else if (cfg->public_key != NULL && strcmp(derived, cfg->public_key) != 0)
+        rc = uplink_fail(err, errlen, -EINVAL,
+                         "uplink: the public key does not belong to the secret key");
+    else if (cfg->public_key == NULL)
+        zmq_z85_decode(pub, derived);
+    explicit_bzero(derived, sizeof(derived));
+    if (rc != 0)
+        explicit_bzero(sec, 32);
+    return rc;
+}
+
+int uplink_check_config(const struct uplink_config *cfg, char *err, size_t errlen)
+{
+    uint8_t server[32], pub[32], sec[32];
+    int rc = uplink_keys(cfg, server, pub, sec, err, errlen);
+
+    explicit_bzero(sec, sizeof(sec));
+    return rc;
+}
+
+int uplink_create(struct uplink **out, const struct uplink_config *cfg, struct spool *sp,
+                  char *err, size_t errlen)
+{
+    struct uplink *u;
+    uint8_t server[32], pub[32], sec[32];
+    char mon_ep[64];
+    uint32_t hb;
+    int rc;
+
+    if ((rc = uplink_keys(cfg, server, pub, sec, err, errlen)) != 0)
+        return rc;
+    if ((u = calloc(1, sizeof(*u))) == NULL) {
+        explicit_bzero(sec, sizeof(sec));
+        return uplink_fail(err, errlen, -ENOMEM, "uplink: %s", strerror(ENOMEM));
+    }
+    u->sp = sp;
+    snprintf(u->endpoint, sizeof(u->endpoint), "%s", cfg->endpoint);
+    uplink_copy_str(u->software, cfg->software);
+    uplink_copy_str(u->firmware, cfg->firmware);
+    uplink_copy_str(u->ruleset, cfg->ruleset);
+    u->stats_interval_ms = cfg->stats_interval_ms != 0 ? cfg->stats_interval_ms : 10000;
+    u->ack_timeout_ms = cfg->ack_timeout_ms != 0 ? cfg->ack_timeout_ms : 10000;
+    u->max_batches = cfg->max_inflight_batches != 0 ? cfg->max_inflight_batches : 8;
+    if (u->max_batches > UPLINK_MAX_WINDOW)
+        u->max_batches = UPLINK_MAX_WINDOW;
+    u->max_alerts = cfg->max_inflight_alerts != 0 ? cfg->max_inflight_alerts : 16384;
+    wire_buf_init(&u->wb);
+    pthread_mutex_init(&u->mu, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&u->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+
+    if ((u->ctx = zmq_ctx_new()) == NULL || (u->sock = zmq_socket(u->ctx, ZMQ_DEALER)) == NULL) {
+        rc = -errno;
+        uplink_fail(err, errlen, rc, "uplink: %s", zmq_strerror(-rc));
+        goto fail;
+    }
+    hb = cfg->heartbeat_ivl_ms != 0 ? cfg->heartbeat_ivl_ms : 5000;
+    /* What is unsent at close is still in the spool: never linger. */
+    if (uplink_setopt_int(u->sock, ZMQ_LINGER, 0) != 0 ||
+        uplink_setopt_int(u->sock, ZMQ_IMMEDIATE, 1) != 0 ||
+        uplink_setopt_int(u->sock, ZMQ_RECONNECT_IVL,
+                          (int)(cfg->reconnect_ivl_ms != 0 ? cfg->reconnect_ivl_ms : 100)) != 0 ||
+        uplink_setopt_int(u->sock, ZMQ_RECONNECT_IVL_MAX,
+                          (int)(cfg->reconnect_max_ms != 0 ? cfg->reconnect_max_ms : 30000)) !=
+            0 ||
+        uplink_setopt_int(u->sock, ZMQ_HEARTBEAT_IVL, (int)hb) != 0 ||
+        uplink_setopt_int(u->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)(hb * 3)) != 0 ||
+        uplink_setopt_int(u->sock, ZMQ_HEARTBEAT_TTL, (int)(hb * 3)) != 0 ||
+        zmq_setsockopt(u->sock, ZMQ_MAXMSGSIZE, &(int64_t){WIRE_MAX_FRAME}, sizeof(int64_t)) !=
+            0 ||
+        zmq_setsockopt(u->sock, ZMQ_CURVE_SERVERKEY, server, sizeof(server)) != 0 ||
+        zmq_setsockopt(u->sock, ZMQ_CURVE_PUBLICKEY, pub, sizeof(pub)) != 0 ||
+        zmq_setsockopt(u->sock, ZMQ_CURVE_SECRETKEY, sec, sizeof(sec)) != 0) {
+        rc = -errno;
+        uplink_fail(err, errlen, rc, "uplink: setting socket options: %s", zmq_strerror(-rc));
+        goto fail;
+    }
+    /* Monitor before connecting, so the first handshake is not missed. */
+    snprintf(mon_ep, sizeof(mon_ep), "inproc://kanshi-uplink-monitor-%p", (void *)u);
+    if (zmq_socket_monitor(u->sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+        (u->mon = zmq_socket(u->ctx, ZMQ_PAIR)) == NULL || zmq_connect(u->mon, mon_ep) != 0) {
+        rc = -errno;
+        uplink_fail(err, errlen, rc, "uplink: socket monitor: %s", zmq_strerror(-rc));
+        goto fail;
+    }
+    if (zmq_connect(u->sock, u->endpoint) != 0) {
+        rc = -errno;
+        snprintf(err, errlen, "uplink: %s: %s", u->endpoint, zmq_strerror(-rc));
+        goto fail;
+    }
+    explicit_bzero(sec, sizeof(sec));
+    *out = u;
+    return 0;
+fail:
+    explicit_bzero(sec, sizeof(sec));
+    uplink_destroy(u);
+    return rc != 0 ? rc : -EINVAL;
+}
+
+static void *uplink_main(void *arg);
+
+int uplink_start(struct uplink *u)
+{
+    int rc;
+
+    if (u->started)
+        return -EALREADY;
+    if ((rc = pthread_create(&u->thread, NULL, uplink_main, u)) != 0)
+        return -rc;
+    u->started = true;
+    return 0;
+}
+
+void uplink_destroy(struct uplink *u)
+{
+    if (u == NULL)
+        return;
+    if (u->started) {
+        atomic_store(&u->stop, true);
+        pthread_join(u->thread, NULL);
+        u->started = false;
+    }
+    if (u->sock != NULL) {
+        zmq_socket_monitor(u->sock, NULL, 0);
+        zmq_close(u->sock);
+    }
+    if (u->mon != NULL)
+        zmq_close(u->mon);
+    if (u->ctx != NULL)
+        zmq_ctx_term(u->ctx);
+    wire_buf_fini(&u->wb);
+    pthread_cond_destroy(&u->cv);
+    pthread_mutex_destroy(&u->mu);
+    free(u);
+}
+
+/* ---- counters ------------------------------------------------------------------------------- */
+
+static bool uplink_own_counter(unsigned id)
+{
+    return id == WC_SPOOL_BYTES || id == WC_SPOOL_ALERTS || id == WC_SPOOL_DROPPED ||
+           id == WC_UPLINK_SENT || id == WC_UPLINK_ACKED;
+}
+
+void uplink_set_counter(struct uplink *u, enum wire_counter id, uint64_t value)
+{
+    unsigned i = (unsigned)id;
+
+    if (u == NULL || i == 0 || i >= UPLINK_MAX_COUNTER || uplink_own_counter(i))
+        return;
+    atomic_store_explicit(&u->counters[i], value, memory_order_relaxed);
+    if ((atomic_load_explicit(&u->counters_set, memory_order_relaxed) & (1ull << i)) == 0)
+        atomic_fetch_or(&u->counters_set, 1ull << i);
+}
+
+void uplink_get_stats(struct uplink *u, struct uplink_stats *st)
+{
+    pthread_mutex_lock(&u->mu);
+    *st = u->st;
+    pthread_mutex_unlock(&u->mu);
+}
+
+int uplink_wait_acked(struct uplink *u, uint64_t seq, uint32_t timeout_ms)
+{
+    struct timespec ts;
+    int rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&u->mu);
+    while (u->st.acked_seq < seq && rc == 0)
+        rc = pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+    rc = u->st.acked_seq >= seq ? 0 : -ETIMEDOUT;
+    pthread_mutex_unlock(&u->mu);
+    return rc;
+}
+
+/* ---- the thread ----------------------------------------------------------------------------- */
+
+/* Sends one frame without blocking: 0, or -EAGAIN when no connection can take it. */
+static int uplink_send(struct uplink *u, const struct wire_buf *b)
+{
+    if (zmq_send(u->sock, b->p, b->len, ZMQ_DONTWAIT) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Forget what is in flight: the next batch starts right after the last ACK. */
+static void uplink_rewind(struct uplink *u)
+{
+    u->sent_upto = u->acked;
+    u->win_head = u->win_len = 0;
+    u->inflight = 0;
+    u->wb_ready = false;
+    u->progress_ms = uplink_now_ms();
+}
+
+static int uplink_send_hello(struct uplink *u)
+{
+    struct spool_stats ss;
+    struct wire_hello h;
+    struct wire_buf b;
+    int rc;
+
+    spool_get_stats(u->sp, &ss);
+    memset(&h, 0, sizeof(h));
+    h.next_seq = ss.next_seq;
+    h.acked_seq = ss.acked_seq;
+    h.spool_bytes = ss.bytes;
+    h.spool_alerts = ss.pending;
+    memcpy(h.software, u->software, sizeof(h.software));
+    memcpy(h.firmware, u->firmware, sizeof(h.firmware));
+    memcpy(h.ruleset, u->ruleset, sizeof(h.ruleset));
+    snprintf(h.schema, sizeof(h.schema), "%s", WIRE_SCHEMA);
+    wire_buf_init(&b);
+    if ((rc = wire_encode_hello(&b, &h)) == 0)
+        rc = uplink_send(u, &b);
+    wire_buf_fini(&b);
+    return rc;
+}
+
+static int uplink_send_stats(struct uplink *u)
+{
+    struct wire_stats *ws = calloc(1, sizeof(*ws));
+    struct spool_stats ss;
+    struct uplink_stats us;
+    struct wire_buf b;
+    uint64_t set = atomic_load(&u->counters_set);
+    int rc;
+
+    if (ws == NULL)
+        return -ENOMEM;
+    spool_get_stats(u->sp, &ss);
+    uplink_get_stats(u, &us);
+    ws->uptime = (uplink_now_ms() - u->start_ms) / 1000u;
+    for (unsigned i = 1; i < UPLINK_MAX_COUNTER; i++)
+        if ((set & (1ull << i)) != 0)
+            ws->c[ws->n++] = (struct wire_counter_val){
+                .id = (uint16_t)i,
+                .value = atomic_load_explicit(&u->counters[i], memory_order_relaxed)};
+    ws->c[ws->n++] = (struct wire_counter_val){WC_SPOOL_BYTES, ss.bytes};
+    ws->c[ws->n++] = (struct wire_counter_val){WC_SPOOL_ALERTS, ss.pending};
+    ws->c[ws->n++] = (struct wire_counter_val){WC_SPOOL_DROPPED, ss.dropped_full};
+    ws->c[ws->n++] = (struct wire_counter_val){WC_UPLINK_SENT, us.alerts_sent};
+    ws->c[ws->n++] = (struct wire_counter_val){WC_UPLINK_ACKED, us.acked_seq};
+    wire_buf_init(&b);
+    if ((rc = wire_encode_stats(&b, ws)) == 0)
+        rc = uplink_send(u, &b);
+    wire_buf_fini(&b);
+    free(ws);
+    return rc;
+}
+
+static int uplink_add_record(void *arg, uint64_t seq, const uint8_t *data, uint32_t len)
+{
+    struct uplink *u = arg;
+
+    if (wire_alerts_add(&u->wb, seq, data, len) != 0)
+        return 1; /* full: the record goes into the next batch */
+    u->wb_last = seq;
+    u->wb_count++;
+    return 0;
+}
+
+/* Builds and sends batches while the window has room.  Returns true when it
+ * sent something. */
+static bool uplink_fill_window(struct uplink *u)
+{
+    bool sent = false;
+
+    while (u->win_len < u->max_batches && u->inflight < u->max_alerts) {
+        if (!u->wb_ready) {
+            uint32_t room = u->max_alerts - u->inflight;
+            int n;
+
+            if (wire_alerts_begin(&u->wb) != 0)
+                break;
+            u->wb_count = 0;
+            n = spool_read(u->sp, u->sent_upto, room < WIRE_MAX_BATCH ? room : WIRE_MAX_BATCH,
+                           UPLINK_BATCH_BYTES, uplink_add_record, u);
+            if (n < 0) {
+                uint64_t now = uplink_now_ms();
+                pthread_mutex_lock(&u->mu);
+                u->st.spool_errors++;
+                pthread_mutex_unlock(&u->mu);
+                if (u->last_spool_warn_ms == 0 ||
+                    now - u->last_spool_warn_ms >= UPLINK_WARN_EVERY_MS) {
+                    u->last_spool_warn_ms = now;
+                    log_warnx("uplink: cannot read the spool after sequence %" PRIu64 ": %s",
+                              u->sent_upto, kanshi_strerror(n));
+                }
+                break;
+            }
+            if (u->wb_count == 0 || wire_alerts_end(&u->wb) != 0)
+                break;
+            u->wb_ready = true;
+        }
+        if (uplink_send(u, &u->wb) != 0)
+            break; /* not connected after all (EAGAIN); the batch waits in wb */
+        if (u->win_len == 0)
+            u->progress_ms = uplink_now_ms();
+        u->win[(u->win_head + u->win_len) % UPLINK_MAX_WINDOW] =
+            (struct uplink_batch){.last = u->wb_last, .count = u->wb_count};
+        u->win_len++;
+        u->inflight += u->wb_count;
+        u->sent_upto = u->wb_last;
+        u->wb_ready = false;
+        sent = true;
+        pthread_mutex_lock(&u->mu);
+        u->st.batches_sent++;
+        u->st.alerts_sent += u->wb_count;
+        pthread_mutex_unlock(&u->mu);
+    }
+    return sent;
+}
+
+static void uplink_on_ack(struct uplink *u, uint64_t seq)
+{
+    int rc;
+
+    if (seq <= u->acked)
+        return;
+    u->acked = seq;
+    if (u->sent_upto < seq)
+        u->sent_upto = seq; /* the collector had them already */
+    while (u->win_len > 0 && u->win[u->win_head].last <= seq) {
+        u->inflight -= u->win[u->win_head].count;
+        u->win_head = (u->win_head + 1) % UPLINK_MAX_WINDOW;
+        u->win_len--;
+    }
+    if (u->win_len == 0)
+        u->inflight = 0;
+    u->progress_ms = uplink_now_ms();
+    rc = 0;
+    pthread_mutex_lock(&u->mu);
+    if (rc != 0)
+        u->st.spool_errors++;
+    u->st.acked_seq = seq;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+    if (rc != 0)
+        log_warnx("uplink: spool: cannot record ack %" PRIu64 ": %s", seq, kanshi_strerror(rc));
+}
+
+static void uplink_recv(struct uplink *u)
+{
+    for (;;) {
+        zmq_msg_t m;
+        enum wire_type type;
+        const uint8_t *body;
+        size_t blen;
+        uint64_t seq;
+        int rc;
+
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, u->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        rc = wire_decode_header(zmq_msg_data(&m), zmq_msg_size(&m), &type, &body, &blen);
+        if (rc == 0 && type == WIRE_ACK && (rc = wire_decode_ack(body, blen, &seq)) == 0)
+            uplink_on_ack(u, seq);
+        else {
+            pthread_mutex_lock(&u->mu);
+            u->st.frames_rejected++;
+            pthread_mutex_unlock(&u->mu);
+            log_debug("uplink: ignored a frame from the collector: %s",
+                      rc != 0 ? wire_strerror(rc) : "unexpected type");
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+static void uplink_event(struct uplink *u)
+{
+    for (;;) {
+        zmq_msg_t m;
+        uint16_t event = 0;
+        uint32_t value = 0;
+        int more;
+
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, u->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        if (zmq_msg_size(&m) >= 6) {
+            memcpy(&event, zmq_msg_data(&m), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&m) + 2, 4);
+        }
+        more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        while (more) { /* the endpoint frame */
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, u->mon, 0) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
+        }
+
+        switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            log_info("uplink: connected to %s", u->endpoint);
+            u->connected = true;
+            u->need_hello = true;
+            u->next_stats_ms = uplink_now_ms();
+            uplink_rewind(u);
+            pthread_mutex_lock(&u->mu);
+            u->st.connects++;
+            u->st.connected = 1;
+            pthread_mutex_unlock(&u->mu);
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (u->connected)
+                log_warnx("uplink: connection to %s lost; alerts stay in the spool", u->endpoint);
+            pthread_mutex_lock(&u->mu);
+            if (u->connected)
+                u->st.disconnects++;
+            u->st.connected = 0;
+            pthread_mutex_unlock(&u->mu);
+            u->connected = false;
+            uplink_rewind(u);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: {
+            uint64_t now = uplink_now_ms();
+            pthread_mutex_lock(&u->mu);
+            u->st.auth_failures++;
+            pthread_mutex_unlock(&u->mu);
+            if (u->last_auth_warn_ms == 0 || now - u->last_auth_warn_ms >= UPLINK_WARN_EVERY_MS) {
+                u->last_auth_warn_ms = now;
+                log_warnx("uplink: handshake with %s failed (%s %u): is this sensor enrolled "
+                          "and the collector key right?",
+                          u->endpoint,
+                          event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "ZAP status" : "error",
+                          value);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+static void *uplink_main(void *arg)
+{
+    struct uplink *u = arg;
+    struct spool_stats ss;
+
+    spool_get_stats(u->sp, &ss);
+    u->acked = ss.acked_seq;
+    u->start_ms = uplink_now_ms();
+    pthread_mutex_lock(&u->mu);
+    u->st.acked_seq = u->acked;
+    pthread_mutex_unlock(&u->mu);
+    uplink_rewind(u);
+
+    while (!atomic_load(&u->stop)) {
+        zmq_pollitem_t items[2] = {
+            {.socket = u->sock, .events = ZMQ_POLLIN},
+            {.socket = u->mon, .events = ZMQ_POLLIN},
+        };
+        bool window_open =
+            u->connected && u->win_len < u->max_batches && u->inflight < u->max_alerts;
+        /* With room in the window, look at the spool often: that is the
+         * latency of an alert when the link is idle. */
+        long timeout = window_open ? 10 : 100;
+        uint64_t now;
+
+        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR) {
+            log_warnx("uplink: zmq_poll: %s", zmq_strerror(errno));
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            uplink_event(u);
+        if (items[0].revents & ZMQ_POLLIN)
+            uplink_recv(u);
+        if (!u->connected)
+            continue;
+        now = uplink_now_ms();
+        if (u->need_hello) {
+            if (uplink_send_hello(u) != 0)
+                continue; /* pipe not attached yet: try again shortly */
+            u->need_hello = false;
+        }
+        if (u->win_len > 0 && now - u->progress_ms >= u->ack_timeout_ms) {
+            log_info("uplink: no ACK for %u ms; resending from sequence %" PRIu64,
+                     u->ack_timeout_ms, u->acked + 1);
+            uplink_rewind(u);
+            pthread_mutex_lock(&u->mu);
+            u->st.resends++;
+            pthread_mutex_unlock(&u->mu);
+        }
+        uplink_fill_window(u);
+        if (now >= u->next_stats_ms) {
+            if (uplink_send_stats(u) == 0)
+                u->next_stats_ms = now + u->stats_interval_ms;
+        }
+    }
+    /* A last heartbeat with the final counters; give it a moment to leave. */
+    if (u->connected && uplink_send_stats(u) == 0)
+        uplink_setopt_int(u->sock, ZMQ_LINGER, 500);
+    return NULL;
+}
