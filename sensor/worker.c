@@ -5,15 +5,19 @@
  * small under load, rarely enough to cost nothing per packet.
  */
 #include <errno.h>
+#include <pcap/dlt.h>
 #include <stdlib.h>
 
+#include "kanshi/defrag.h"
 #include "kanshi/worker.h"
 
 struct worker {
     struct flow_table *ft;
+    struct defrag *defrag;
     struct detect_thread *dt;
     const struct detect_engine *de;
     struct decode_stats dstats;
+    struct decode_stats reassembled; /* decoding of rebuilt datagrams */
     uint64_t npackets;
 };
 
@@ -26,7 +30,11 @@ int worker_create(struct worker **out, const struct flow_config *fc,
     if (w == NULL)
         return -ENOMEM;
     w->de = de;
+    struct defrag_config dc;
+
+    defrag_config_default(&dc);
     if ((rc = flow_table_create(&w->ft, fc, NULL, NULL)) != 0 ||
+        (rc = defrag_create(&w->defrag, &dc)) != 0 ||
         (rc = detect_thread_create(&w->dt, de)) != 0) {
         worker_destroy(w);
         return rc;
@@ -40,8 +48,19 @@ void worker_destroy(struct worker *w)
     if (w == NULL)
         return;
     detect_thread_destroy(w->dt);
+    defrag_destroy(w->defrag);
     flow_table_destroy(w->ft);
     free(w);
+}
+
+/* Flow and detection for one decoded packet. */
+static void worker_inspect(struct worker *w, struct packet *p, detect_alert_fn fn, void *arg)
+{
+    /* As Suricata: a packet whose L4 header is broken gets no flow (it
+     * would make a bogus port-0 flow), but IP-level rules still see it. */
+    if (!(p->flags & (PKT_INVALID | PKT_FRAGMENT)))
+        flow_lookup(w->ft, p);
+    detect_packet(w->dt, w->de, p, fn, arg);
 }
 
 void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t caplen,
@@ -50,19 +69,34 @@ void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t
     struct packet p;
 
     if (decode_packet(&p, linktype, data, caplen, wirelen, ts_usec, &w->dstats) == 0) {
-        /* As Suricata: a packet whose L4 header is broken gets no flow (it
-         * would make a bogus port-0 flow), but IP-level rules still see it. */
-        if (!(p.flags & PKT_INVALID))
-            flow_lookup(w->ft, &p);
-        detect_packet(w->dt, w->de, &p, fn, arg);
+        worker_inspect(w, &p, fn, arg);
+        /* A fragment is inspected as itself (IP-level rules), and the
+         * datagram it completes is decoded and inspected as its own packet,
+         * with flows, ports and payload. */
+        if (p.flags & PKT_FRAGMENT) {
+            struct defrag_result res;
+            if (defrag_process(w->defrag, &p, &res) == 1) {
+                struct packet rp;
+                if (decode_packet(&rp, DLT_RAW, res.data, res.len, res.len, ts_usec,
+                                  &w->reassembled) == 0) {
+                    rp.vlan_id[0] = p.vlan_id[0];
+                    rp.vlan_id[1] = p.vlan_id[1];
+                    rp.vlan_count = p.vlan_count;
+                    worker_inspect(w, &rp, fn, arg);
+                }
+            }
+        }
     }
-    if ((++w->npackets & 1023) == 0)
+    if ((++w->npackets & 1023) == 0) {
         flow_timeout(w->ft);
+        defrag_timeout(w->defrag, ts_usec);
+    }
 }
 
 void worker_idle(struct worker *w)
 {
     flow_timeout(w->ft);
+    defrag_timeout(w->defrag, 0);
 }
 
 void worker_flush(struct worker *w)
@@ -78,4 +112,9 @@ const struct decode_stats *worker_decode_stats(const struct worker *w)
 const struct flow_stats *worker_flow_stats(const struct worker *w)
 {
     return flow_table_stats(w->ft);
+}
+
+const struct defrag_stats *worker_defrag_stats(const struct worker *w)
+{
+    return defrag_stats(w->defrag);
 }

@@ -38,5 +38,7 @@ void worker_flush(struct worker *w);
 
 const struct decode_stats *worker_decode_stats(const struct worker *w);
 const struct flow_stats *worker_flow_stats(const struct worker *w);
+struct defrag_stats;
+const struct defrag_stats *worker_defrag_stats(const struct worker *w);
 
 #endif
