@@ -702,6 +702,12 @@ int main(int argc, char **argv)
     uplink_prepare(&s);
     if (o.test_only) {
         log_info("configuration and rules OK");
+        detect_engine_destroy(s.de);
+        enrich_close(s.enr);
+        ruleset_destroy(s.rs);
+        config_fini(&s.cfg);
+        free(o.rules);
+        free(o.files);
         return 0;
     }
 
