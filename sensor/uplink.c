@@ -554,7 +554,7 @@ static void uplink_on_ack(struct uplink *u, uint64_t seq)
     if (u->win_len == 0)
         u->inflight = 0;
     u->progress_ms = uplink_now_ms();
-    rc = 0;
+    rc = spool_ack(u->sp, seq);
     pthread_mutex_lock(&u->mu);
     if (rc != 0)
         u->st.spool_errors++;

@@ -52,6 +52,12 @@ static void fuzz_clean(void)
     closedir(d);
 }
 
+static void fuzz_atexit(void)
+{
+    fuzz_clean();
+    rmdir(fuzz_dir);
+}
+
 struct fuzz_read {
     uint64_t last, n;
 };
@@ -85,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (mkdtemp(fuzz_dir) == NULL)
             abort();
+        atexit(fuzz_atexit);
         log_init("fuzz_spool", LOG_LEVEL_ERROR);
     }
     if (size < 1)
