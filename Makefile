@@ -39,7 +39,7 @@ CC       ?= cc
 WERROR   ?= -Werror
 SANITIZE ?=
 
-PKGS := libpcap libhs libmaxminddb yaml-0.1 libzmq libsodium sqlite3
+PKGS := libpcap libhs libmaxminddb yaml-0.1 libzmq libsodium sqlite3 libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -161,14 +161,15 @@ bench: programs
 # --- install ---------------------------------------------------------------
 install: programs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kanshi/rules \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 signatures/rules/*.rules signatures/rules/classification.config \
 		$(DESTDIR)$(PREFIX)/share/kanshi/rules/
 	install -m 0644 sensor/kanshi-sensor.8 collector/kanshi-collector.8 collector/kanshictl.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 signatures/kanshi-sig.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 collector/collector.yaml.example collector/registry.example \
-		$(DESTDIR)$(PREFIX)/share/kanshi/
+		sensor/kanshi-sensor.yaml.example $(DESTDIR)$(PREFIX)/share/kanshi/
 
 .PHONY: all programs unit sanitize fuzz-replay e2e check fuzz demo bench install
 
