@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,14 @@ int capture_open_live(struct capture **out, const char *iface, uint32_t snaplen,
         pcap_close(p);
         return rc;
     }
+    /* Non-blocking, waited on with our own poll(): libpcap's blocking read
+     * retries on timeouts and on EINTR, so a quiet link or a signal would
+     * never hand control back to the packet loop. */
+    if (pcap_setnonblock(p, 1, ebuf) != 0 || pcap_get_selectable_fd(p) < 0) {
+        snprintf(err, errlen, "%s: cannot poll the capture: %s", iface, ebuf);
+        pcap_close(p);
+        return KANSHI_EPCAP;
+    }
     c = calloc(1, sizeof(*c));
     if (c == NULL || (c->srcs = calloc(1, sizeof(*c->srcs))) == NULL) {
         free(c);
@@ -146,8 +155,14 @@ int capture_next(struct capture *c, struct capture_pkt *pkt)
             pkt->linktype = pcap_datalink(s->pcap);
             return 1;
         }
-        if (rc == 0)
-            return 0; /* live timeout */
+        if (rc == 0) {
+            /* Live and nothing ready: wait up to 100 ms (TPACKET_V3 hands
+             * over a block at the latest after its 100 ms timeout).  A
+             * signal ends the wait early, which is the point. */
+            struct pollfd pfd = {.fd = pcap_get_selectable_fd(s->pcap), .events = POLLIN};
+            poll(&pfd, 1, 100);
+            return 0;
+        }
         if (rc == PCAP_ERROR) {
             log_warnx("%s: after packet %llu: %s; going on with the next input", s->name,
                       (unsigned long long)s->pkts, pcap_geterr(s->pcap));
