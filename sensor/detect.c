@@ -57,6 +57,7 @@ struct detect_thread {
     uint32_t *cand;
     size_t ncand;
     const struct detect_group *grp; /* group being scanned, for the callback */
+    struct detect_rule_ctx *rctx;   /* pcre scratch, flow-variable layout, thresholds */
 };
 
 /* One fast pattern of one rule, while building. */
@@ -332,7 +333,8 @@ int detect_thread_create(struct detect_thread **out, const struct detect_engine 
     }
     dt->stamp = kanshi_calloc(de->nrules + 1, sizeof(*dt->stamp));
     dt->cand = kanshi_calloc(de->nrules + 1, sizeof(*dt->cand));
-    if (dt->stamp == NULL || dt->cand == NULL) {
+    if (dt->stamp == NULL || dt->cand == NULL ||
+        detect_rule_ctx_create(&dt->rctx, de->rules, de->nrules) != 0) {
         detect_thread_destroy(dt);
         return -ENOMEM;
     }
@@ -345,6 +347,7 @@ void detect_thread_destroy(struct detect_thread *dt)
     if (dt == NULL)
         return;
     hs_free_scratch(dt->scratch);
+    detect_rule_ctx_destroy(dt->rctx);
     free(dt->stamp);
     free(dt->cand);
     free(dt);
@@ -417,7 +420,8 @@ int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
         qsort(dt->cand, dt->ncand, sizeof(*dt->cand), u32_cmp);
     for (size_t i = 0; i < dt->ncand; i++) {
         const struct rule *r = de->rules[dt->cand[i]];
-        if (detect_rule_match(r, p)) {
+        if (detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len) &&
+            detect_rule_alert(dt->rctx, r, p)) {
             n++;
             if (fn != NULL)
                 fn(arg, p, r);

@@ -3,7 +3,9 @@
  *
  * detect.c builds the prefilter and drives inspection; detect_rule.c
  * verifies a candidate rule against a packet (protocol, addresses, ports,
- * flow state, header keywords, then the payload through detect_payload.c).
+ * flow state, header keywords, flow variables, then the payload through
+ * detect_payload.c) and runs what follows a match (post-match actions,
+ * noalert, thresholds through threshold.c).
  */
 #ifndef KANSHI_DETECT_INT_H
 #define KANSHI_DETECT_INT_H
@@ -22,8 +24,47 @@ static inline int detect_lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-/* True when every test of r holds for p (header, flow and payload). */
+/*
+ * Per-worker state of rule verification: PCRE2 match data and match
+ * contexts (Suricata's match limits, a JIT stack), the ruleset's flowbit /
+ * flowint layout, and threshold counters.  Made once per detect thread; the
+ * packet path then allocates nothing (except a flow's variable block the
+ * first time a rule sets a variable on it).
+ */
+struct detect_rule_ctx;
+
+/* Creates the context for rules[0..n) (all of one ruleset).  0 or -ENOMEM. */
+int detect_rule_ctx_create(struct detect_rule_ctx **out, struct rule *const *rules, size_t n);
+void detect_rule_ctx_destroy(struct detect_rule_ctx *c);
+
+/*
+ * True when every test of r holds for p: protocol, addresses and ports,
+ * flow, header keywords, flowbit/flowint checks, then the payload tests over
+ * buf[0..len) (the packet payload, or a reassembled stream chunk; pkt_data
+ * and the "no payload, no match" rule refer to buf).  Changes nothing.
+ */
+bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const struct packet *p,
+                      const uint8_t *buf, size_t len);
+
+/*
+ * Call once per rule that matched, in evaluation order: runs its post-match
+ * actions (flowbits set/unset/toggle, flowint =/+/-) on p->flow, then
+ * returns true when an alert should be raised: not noalert, not
+ * suppressed, and allowed by its threshold/detection_filter/rate_filter
+ * (counted in packet time, per worker).
+ */
+bool detect_rule_alert(struct detect_rule_ctx *c, const struct rule *r, const struct packet *p);
+
+/* detect_rule_eval() over p's payload with a context made for the call: for
+ * tests and tools, not the packet path (it allocates when r has pcre). */
 bool detect_rule_match(const struct rule *r, const struct packet *p);
+
+/* The payload tests of r over buf (detect_payload.c): 1 match, 0 not. */
+int detect_payload_match(struct detect_rule_ctx *c, const struct rule *r, const uint8_t *buf,
+                         size_t len);
+/* PCRE2 objects of a context, for detect_payload.c. */
+void *detect_rule_ctx_pcre_md(struct detect_rule_ctx *c);
+void *detect_rule_ctx_pcre_mctx(struct detect_rule_ctx *c, bool limits);
 
 /* The address-set prefilter (detect_iponly.c). */
 struct iponly;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "kanshi/defrag.h"
+#include "kanshi/flowvars.h"
 #include "kanshi/worker.h"
 
 struct worker {
@@ -20,6 +21,13 @@ struct worker {
     struct decode_stats reassembled; /* decoding of rebuilt datagrams */
     uint64_t npackets;
 };
+
+/* A flow leaves the table: release what other stages hung on it. */
+static void worker_flow_end(void *arg, struct flow *f)
+{
+    (void)arg;
+    flowvars_free(f);
+}
 
 int worker_create(struct worker **out, const struct flow_config *fc,
                   const struct detect_engine *de)
@@ -33,7 +41,7 @@ int worker_create(struct worker **out, const struct flow_config *fc,
     struct defrag_config dc;
 
     defrag_config_default(&dc);
-    if ((rc = flow_table_create(&w->ft, fc, NULL, NULL)) != 0 ||
+    if ((rc = flow_table_create(&w->ft, fc, worker_flow_end, w)) != 0 ||
         (rc = defrag_create(&w->defrag, &dc)) != 0 ||
         (rc = detect_thread_create(&w->dt, de)) != 0) {
         worker_destroy(w);
@@ -47,6 +55,8 @@ void worker_destroy(struct worker *w)
 {
     if (w == NULL)
         return;
+    if (w->ft != NULL)
+        flow_flush(w->ft); /* flows still held get their end callback */
     detect_thread_destroy(w->dt);
     defrag_destroy(w->defrag);
     flow_table_destroy(w->ft);

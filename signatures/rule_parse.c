@@ -30,19 +30,12 @@
 #include "rule_int.h"
 
 #define RULE_MAX_LEN (64 * 1024) /* one rule, continuation lines joined */
-#define RULE_MAX_KEYWORD 64
-#define CONTENT_VALUE_MAX 65535 /* bound of offset, depth, distance, within */
 
 /* ---- the (gid, sid) index ---------------------------------------------- */
 
 struct sid_slot {
     uint64_t key; /* gid << 32 | sid; 0 marks a free slot (sid 0 is invalid) */
     size_t idx;   /* index in rs->rules */
-};
-
-struct rs_priv {
-    struct sid_slot *slots;
-    size_t cap, n; /* cap is a power of two */
 };
 
 static size_t sid_hash(uint64_t key, size_t cap)
@@ -97,21 +90,7 @@ static int sid_reserve(struct rs_priv *pv)
 
 /* ---- parse state and errors -------------------------------------------- */
 
-struct rparse {
-    struct ruleset *rs;
-    struct rule *r;
-    size_t mcap;      /* capacity of r->matches */
-    int last_content; /* index in r->matches of the latest content, or -1 */
-    bool has_sid, has_priority, has_fast_pattern;
-    const char *kw; /* keyword (or "header") the error is about */
-    char kwbuf[RULE_MAX_KEYWORD + 1];
-    char err[320]; /* the reason */
-};
-
-static int rp_fail(struct rparse *p, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int rp_fail(struct rparse *p, int code, const char *fmt, ...)
+int rp_fail(struct rparse *p, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -121,14 +100,17 @@ static int rp_fail(struct rparse *p, int code, const char *fmt, ...)
     return code;
 }
 
-#define rp_err(p, ...) rp_fail((p), KANSHI_EPARSE, __VA_ARGS__)
-
-static bool is_blank(char c)
+bool rule_is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static char *trim(char *s)
+#define is_blank rule_is_blank
+#define trim rule_trim
+#define parse_int rule_parse_int
+#define unquote rule_unquote
+
+char *rule_trim(char *s)
 {
     char *e;
 
@@ -140,8 +122,7 @@ static char *trim(char *s)
     return s;
 }
 
-/* Decimal in [min, max]; 0 or -1. */
-static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+int rule_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     bool neg = false;
     int64_t v = 0;
@@ -165,8 +146,39 @@ static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-/* Strips the double quotes around a value; NULL when it is not quoted. */
-static char *unquote(char *v)
+int rule_parse_num(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    uint64_t v = 0;
+    bool neg = false;
+
+    if (*s == '-') {
+        neg = true;
+        s++;
+    }
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+        if (*s == '\0')
+            return -1;
+        for (; *s != '\0'; s++) {
+            int d = isxdigit((unsigned char)*s)
+                        ? (isdigit((unsigned char)*s) ? *s - '0' : (*s | 32) - 'a' + 10)
+                        : -1;
+            if (d < 0 || v > (UINT64_MAX >> 4))
+                return -1;
+            v = v << 4 | (uint64_t)d;
+        }
+        if (v > (uint64_t)INT64_MAX)
+            return -1;
+        int64_t sv = neg ? -(int64_t)v : (int64_t)v;
+        if (sv < min || sv > max)
+            return -1;
+        *out = sv;
+        return 0;
+    }
+    return rule_parse_int(s - neg, min, max, out);
+}
+
+char *rule_unquote(char *v)
 {
     size_t n = strlen(v);
 
@@ -176,7 +188,7 @@ static char *unquote(char *v)
     return v + 1;
 }
 
-/* ---- rule_num: "N", "<N", ">=N", "!N", "N-M", "N<>M" ------------------- */
+/* ---- rule_num: "N", "<N", ">=N", "!N", "N-M", "N<>M", "&M=V" ----------- */
 
 bool rule_num_match(const struct rule_num *n, uint64_t x)
 {
@@ -195,24 +207,42 @@ bool rule_num_match(const struct rule_num *n, uint64_t x)
         return x >= n->a;
     case NUM_RANGE:
         return x > n->a && x < n->b;
+    case NUM_NRANGE:
+        return x <= n->a || x >= n->b;
+    case NUM_BAND_EQ:
+        return (x & n->a) == n->b;
+    case NUM_BAND_NE:
+        return (x & n->a) != n->b;
     }
     return false;
 }
 
-/* Reads digits at *s (after blanks) into *v, bounded by max. */
+/* Reads a decimal or 0x hex number at *s (after blanks) into *v, bounded by
+ * max. */
 static int num_digits(const char **s, uint64_t max, uint64_t *v)
 {
     const char *p = *s;
+    bool hex;
 
     while (is_blank(*p))
         p++;
-    if (*p < '0' || *p > '9')
+    hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && isxdigit((unsigned char)p[2]);
+    if (hex)
+        p += 2;
+    else if (*p < '0' || *p > '9')
         return -1;
     *v = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        *v = *v * 10 + (uint64_t)(*p - '0');
-        if (*v > max)
+    for (;; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (hex && isxdigit((unsigned char)*p))
+            d = (*p | 32) - 'a' + 10;
+        else
+            break;
+        if (*v > (max - (uint64_t)d) / (hex ? 16 : 10))
             return -1;
+        *v = *v * (hex ? 16 : 10) + (uint64_t)d;
     }
     while (is_blank(*p))
         p++;
@@ -225,16 +255,41 @@ static const struct {
     enum rule_num_op op;
 } num_prefixes[] = {
     /* two-character operators first */
-    {"<=", NUM_LE}, {">=", NUM_GE}, {"<", NUM_LT}, {">", NUM_GT}, {"!", NUM_NE}, {"=", NUM_EQ},
+    {"<=", NUM_LE}, {">=", NUM_GE}, {"!=", NUM_NE}, {"<", NUM_LT},
+    {">", NUM_GT},  {"!", NUM_NE},  {"=", NUM_EQ},
 };
 
-static int num_parse(struct rparse *p, const char *v, uint64_t max, struct rule_num *n)
+/* "&M=V" / "&M!=V" */
+static int num_parse_bitmask(struct rparse *p, const char *v, const char *s, uint64_t max,
+                             struct rule_num *n)
+{
+    if (num_digits(&s, max, &n->a) < 0)
+        return rp_err(p, "invalid bitmask '%s' (expected 0..%" PRIu64 ")", v, max);
+    if (strncmp(s, "!=", 2) == 0) {
+        n->op = NUM_BAND_NE;
+        s += 2;
+    } else if (*s == '=') {
+        n->op = NUM_BAND_EQ;
+        s++;
+    } else {
+        return rp_err(p, "invalid bitmask test '%s' (expected &MASK=VALUE or &MASK!=VALUE)", v);
+    }
+    if (num_digits(&s, max, &n->b) < 0 || *s != '\0')
+        return rp_err(p, "invalid value '%s' (expected 0..%" PRIu64 ")", v, max);
+    return 0;
+}
+
+int rule_num_parse(struct rparse *p, const char *v, uint64_t max, struct rule_num *n)
 {
     const char *s = v;
     size_t i;
 
     n->op = NUM_EQ;
     n->b = 0;
+    while (is_blank(*s))
+        s++;
+    if (*s == '&')
+        return num_parse_bitmask(p, v, s + 1, max, n);
     for (i = 0; i < KANSHI_ARRAY_LEN(num_prefixes); i++) {
         size_t l = strlen(num_prefixes[i].tok);
         if (strncmp(s, num_prefixes[i].tok, l) == 0) {
@@ -245,9 +300,11 @@ static int num_parse(struct rparse *p, const char *v, uint64_t max, struct rule_
     }
     if (num_digits(&s, max, &n->a) < 0)
         return rp_err(p, "invalid value '%s' (expected 0..%" PRIu64 ")", v, max);
-    if (i == KANSHI_ARRAY_LEN(num_prefixes) && (*s == '-' || strncmp(s, "<>", 2) == 0)) {
+    bool plain = i == KANSHI_ARRAY_LEN(num_prefixes);
+    bool bang = !plain && strcmp(num_prefixes[i].tok, "!") == 0;
+    if ((plain || bang) && (*s == '-' || strncmp(s, "<>", 2) == 0)) {
         s += *s == '-' ? 1 : 2;
-        n->op = NUM_RANGE;
+        n->op = bang ? NUM_NRANGE : NUM_RANGE;
         if (num_digits(&s, max, &n->b) < 0)
             return rp_err(p, "invalid range '%s' (expected 0..%" PRIu64 ")", v, max);
         if (n->a >= n->b)
@@ -323,7 +380,7 @@ static int content_decode(struct rparse *p, const char *s, uint8_t *out, size_t 
     return 0;
 }
 
-static struct rule_match *match_append(struct rparse *p)
+struct rule_match *rule_match_append(struct rparse *p)
 {
     struct rule *r = p->r;
 
@@ -361,7 +418,7 @@ static int kw_content(struct rparse *p, char *v)
         rc = rp_err(p, "empty content");
     if (rc == 0 && len > CONTENT_VALUE_MAX)
         rc = rp_err(p, "content longer than %d bytes", CONTENT_VALUE_MAX);
-    if (rc == 0 && (m = match_append(p)) == NULL)
+    if (rc == 0 && (m = rule_match_append(p)) == NULL)
         rc = -ENOMEM;
     if (rc != 0) {
         free(pat);
@@ -373,6 +430,7 @@ static int kw_content(struct rparse *p, char *v)
     m->u.content.len = len;
     m->u.content.flags = neg ? CONTENT_NEGATED : 0;
     p->last_content = (int)(p->r->nmatches - 1);
+    p->last_pm = p->last_content;
     return 0;
 }
 
@@ -426,11 +484,12 @@ static int kw_endswith(struct rparse *p, char *v)
  * depth) and relative (distance, within) positions not mixed on one content.
  */
 static struct rule_content *position_check(struct rparse *p, uint32_t flag, const char *v,
-                                           int64_t min, int64_t *val)
+                                           int64_t min, int64_t *val, bool *var)
 {
     struct rule_content *c = cur_content(p);
     uint32_t other = (flag & CONTENT_ABSOLUTE) ? CONTENT_RELATIVE : CONTENT_ABSOLUTE;
 
+    *var = false;
     if (c == NULL)
         return NULL;
     if (c->flags & CONTENT_STARTSWITH) /* it sets offset and depth itself */
@@ -439,7 +498,17 @@ static struct rule_content *position_check(struct rparse *p, uint32_t flag, cons
         rp_err(p, "given twice for the same content");
     else if (c->flags & other)
         rp_err(p, "offset/depth can't be mixed with distance/within on the same content");
-    else if (parse_int(v, min, CONTENT_VALUE_MAX, val) < 0)
+    else if (isalpha((unsigned char)v[0])) {
+        /* a byte_extract / byte_math variable, as Suricata allows */
+        int idx = rule_bytevar_find(p, v);
+        if (idx < 0) {
+            rp_err(p, "unknown byte_extract variable '%s'", v);
+            return NULL;
+        }
+        *val = idx;
+        *var = true;
+        return c;
+    } else if (parse_int(v, min, CONTENT_VALUE_MAX, val) < 0)
         rp_err(p, "invalid value '%s' (expected %" PRId64 "..%d)", v, min, CONTENT_VALUE_MAX);
     else
         return c;
@@ -449,22 +518,29 @@ static struct rule_content *position_check(struct rparse *p, uint32_t flag, cons
 static int kw_offset(struct rparse *p, char *v)
 {
     int64_t n;
-    struct rule_content *c = position_check(p, CONTENT_OFFSET, v, 0, &n);
+    bool var;
+    struct rule_content *c = position_check(p, CONTENT_OFFSET, v, 0, &n, &var);
 
     if (c == NULL)
         return KANSHI_EPARSE;
     c->offset = (int32_t)n;
-    c->flags |= CONTENT_OFFSET;
+    c->flags |= CONTENT_OFFSET | (var ? CONTENT_OFFSET_VAR : 0);
     return 0;
 }
 
 static int kw_depth(struct rparse *p, char *v)
 {
     int64_t n;
-    struct rule_content *c = position_check(p, CONTENT_DEPTH, v, 0, &n);
+    bool var;
+    struct rule_content *c = position_check(p, CONTENT_DEPTH, v, 0, &n, &var);
 
     if (c == NULL)
         return KANSHI_EPARSE;
+    if (var) {
+        c->depth = (int32_t)n;
+        c->flags |= CONTENT_DEPTH | CONTENT_DEPTH_VAR;
+        return 0;
+    }
     if (n == 0)
         return rp_err(p, "depth 0 is invalid");
     if ((size_t)n < c->len)
@@ -477,22 +553,29 @@ static int kw_depth(struct rparse *p, char *v)
 static int kw_distance(struct rparse *p, char *v)
 {
     int64_t n;
-    struct rule_content *c = position_check(p, CONTENT_DISTANCE, v, -CONTENT_VALUE_MAX, &n);
+    bool var;
+    struct rule_content *c = position_check(p, CONTENT_DISTANCE, v, -CONTENT_VALUE_MAX, &n, &var);
 
     if (c == NULL)
         return KANSHI_EPARSE;
     c->distance = (int32_t)n;
-    c->flags |= CONTENT_DISTANCE;
+    c->flags |= CONTENT_DISTANCE | (var ? CONTENT_DISTANCE_VAR : 0);
     return 0;
 }
 
 static int kw_within(struct rparse *p, char *v)
 {
     int64_t n;
-    struct rule_content *c = position_check(p, CONTENT_WITHIN, v, 0, &n);
+    bool var;
+    struct rule_content *c = position_check(p, CONTENT_WITHIN, v, 0, &n, &var);
 
     if (c == NULL)
         return KANSHI_EPARSE;
+    if (var) {
+        c->within = (int32_t)n;
+        c->flags |= CONTENT_WITHIN | CONTENT_WITHIN_VAR;
+        return 0;
+    }
     if ((size_t)n < c->len)
         return rp_err(p, "within %" PRId64 " is less than the content length %zu", n, c->len);
     c->within = (int32_t)n;
@@ -747,7 +830,7 @@ static int kw_flow(struct rparse *p, char *v)
 
 static int kw_num(struct rparse *p, const char *v, uint64_t max, struct rule_num *n, uint32_t has)
 {
-    int rc = num_parse(p, v, max, n);
+    int rc = rule_num_parse(p, v, max, n);
 
     if (rc == 0)
         p->r->has |= has;
@@ -882,6 +965,147 @@ static int kw_flags(struct rparse *p, char *v)
     return 0;
 }
 
+/* Numeric header keywords that may also be written quoted ("id:\"5\"",
+ * icmp_id, icmp_seq, as Suricata accepts). */
+static int kw_num_quoted(struct rparse *p, char *v, uint64_t max, struct rule_num *n, uint32_t has)
+{
+    char *q = v[0] == '"' ? unquote(v) : v;
+
+    if (q == NULL)
+        return rp_err(p, "unbalanced quotes in '%s'", v);
+    return kw_num(p, trim(q), max, n, has);
+}
+
+/* tos: a number, decimal or hex written "xNN" / "0xNN", any rule_num form. */
+static int kw_tos(struct rparse *p, char *v)
+{
+    char buf[64];
+    const char *s = v;
+    size_t n = 0;
+
+    /* rewrite Suricata's "x1F" hex form as "0x1F" for rule_num_parse */
+    while (*s != '\0' && n + 3 < sizeof(buf)) {
+        if ((*s == 'x' || *s == 'X') && (s == v || !isdigit((unsigned char)s[-1])))
+            buf[n++] = '0';
+        buf[n++] = *s++;
+    }
+    if (*s != '\0')
+        return rp_err(p, "invalid value '%s'", v);
+    buf[n] = '\0';
+    if (rule_num_parse(p, buf, 255, &p->r->tos) != 0)
+        return rp_err(p, "invalid value '%s' (expected 0..255 or xNN)", v);
+    p->r->has |= RULE_HAS_TOS;
+    return 0;
+}
+
+static int kw_id(struct rparse *p, char *v)
+{
+    return kw_num_quoted(p, v, 65535, &p->r->id, RULE_HAS_ID);
+}
+
+static int kw_fragoffset(struct rparse *p, char *v)
+{
+    return kw_num(p, v, 65535, &p->r->fragoffset, RULE_HAS_FRAGOFFSET);
+}
+
+static int kw_seq(struct rparse *p, char *v)
+{
+    return kw_num(p, v, UINT32_MAX, &p->r->seq, RULE_HAS_SEQ);
+}
+
+static int kw_ack(struct rparse *p, char *v)
+{
+    return kw_num(p, v, UINT32_MAX, &p->r->ack, RULE_HAS_ACK);
+}
+
+static int kw_window(struct rparse *p, char *v)
+{
+    return kw_num(p, v, 65535, &p->r->window, RULE_HAS_WINDOW);
+}
+
+static int kw_icmp_id(struct rparse *p, char *v)
+{
+    return kw_num_quoted(p, v, 65535, &p->r->icmp_id, RULE_HAS_ICMP_ID);
+}
+
+static int kw_icmp_seq(struct rparse *p, char *v)
+{
+    return kw_num_quoted(p, v, 65535, &p->r->icmp_seq, RULE_HAS_ICMP_SEQ);
+}
+
+static int kw_sameip(struct rparse *p, char *v)
+{
+    (void)v;
+    p->r->has |= RULE_HAS_SAMEIP;
+    return 0;
+}
+
+/* ipopts: one IPv4 option name, or "any". */
+static int kw_ipopts(struct rparse *p, char *v)
+{
+    static const struct {
+        const char *name;
+        uint16_t bit;
+    } opts[] = {
+        {"rr", IPOPT_BIT_RR},     {"eol", IPOPT_BIT_EOL},   {"nop", IPOPT_BIT_NOP},
+        {"ts", IPOPT_BIT_TS},     {"sec", IPOPT_BIT_SEC},   {"esec", IPOPT_BIT_ESEC},
+        {"lsrr", IPOPT_BIT_LSRR}, {"ssrr", IPOPT_BIT_SSRR}, {"satid", IPOPT_BIT_SATID},
+        {"any", 0xffff},
+    };
+
+    for (size_t i = 0; i < KANSHI_ARRAY_LEN(opts); i++) {
+        if (strcasecmp(v, opts[i].name) == 0) {
+            p->r->ipopts = opts[i].bit;
+            p->r->has |= RULE_HAS_IPOPTS;
+            return 0;
+        }
+    }
+    return rp_err(p,
+                  "invalid option '%s' (expected rr, eol, nop, ts, sec, esec, lsrr, ssrr, "
+                  "satid or any)",
+                  v);
+}
+
+/* fragbits:[+*!]<MDR>, the modifier before or after the bits. */
+static int kw_fragbits(struct rparse *p, char *v)
+{
+    struct rule_fragbits *f = &p->r->fragbits;
+    bool have_mod = false;
+
+    f->bits = 0;
+    f->mod = FLAGS_EXACT;
+    for (const char *s = v; *s != '\0'; s++) {
+        switch (toupper((unsigned char)*s)) {
+        case '+':
+        case '*':
+        case '!':
+            if (have_mod)
+                return rp_err(p, "more than one modifier in '%s'", v);
+            have_mod = true;
+            f->mod = *s == '+' ? FLAGS_PLUS : *s == '*' ? FLAGS_ANY : FLAGS_NOT;
+            break;
+        case 'M':
+            f->bits |= IPFRAG_MF;
+            break;
+        case 'D':
+            f->bits |= IPFRAG_DF;
+            break;
+        case 'R':
+            f->bits |= IPFRAG_RF;
+            break;
+        case ' ':
+        case '\t':
+            break;
+        default:
+            return rp_err(p, "invalid fragment bit '%c' (expected M, D or R)", *s);
+        }
+    }
+    if (f->bits == 0)
+        return rp_err(p, "no fragment bits given");
+    p->r->has |= RULE_HAS_FRAGBITS;
+    return 0;
+}
+
 /* ---- the keyword table ------------------------------------------------- */
 
 enum {
@@ -926,6 +1150,31 @@ static const struct keyword keywords[] = {
     {"icode", kw_icode, KW_VALUE | KW_ONCE},
     {"ip_proto", kw_ip_proto, KW_VALUE | KW_ONCE},
     {"flags", kw_flags, KW_VALUE | KW_ONCE},
+    {"tos", kw_tos, KW_VALUE | KW_ONCE},
+    {"id", kw_id, KW_VALUE | KW_ONCE},
+    {"ipopts", kw_ipopts, KW_VALUE | KW_ONCE},
+    {"fragbits", kw_fragbits, KW_VALUE | KW_ONCE},
+    {"fragoffset", kw_fragoffset, KW_VALUE | KW_ONCE},
+    {"sameip", kw_sameip, KW_NOVALUE | KW_ONCE},
+    {"seq", kw_seq, KW_VALUE | KW_ONCE},
+    {"ack", kw_ack, KW_VALUE | KW_ONCE},
+    {"window", kw_window, KW_VALUE | KW_ONCE},
+    {"icmp_id", kw_icmp_id, KW_VALUE | KW_ONCE},
+    {"icmp_seq", kw_icmp_seq, KW_VALUE | KW_ONCE},
+    /* payload keywords besides content (rule_payload.c) */
+    {"pcre", rule_kw_pcre, KW_VALUE},
+    {"isdataat", rule_kw_isdataat, KW_VALUE},
+    {"byte_test", rule_kw_byte_test, KW_VALUE},
+    {"byte_jump", rule_kw_byte_jump, KW_VALUE},
+    {"byte_extract", rule_kw_byte_extract, KW_VALUE},
+    {"byte_math", rule_kw_byte_math, KW_VALUE},
+    {"pkt_data", rule_kw_pkt_data, KW_NOVALUE},
+    /* flow variables and alert control (rule_flowvar.c, rule_threshold.c) */
+    {"flowbits", rule_kw_flowbits, KW_VALUE},
+    {"flowint", rule_kw_flowint, KW_VALUE},
+    {"noalert", rule_kw_noalert, KW_NOVALUE},
+    {"threshold", rule_kw_threshold, KW_VALUE},
+    {"detection_filter", rule_kw_detection_filter, KW_VALUE},
 };
 
 #define KW_MAX 256
@@ -1193,6 +1442,8 @@ static int rule_finish(struct rparse *p)
     }
     if ((rc = fast_pattern_check(p)) != 0)
         return rc;
+    if ((rc = rule_payload_finish(p)) != 0)
+        return rc;
     if (!p->has_priority) {
         const struct rule_class *c = r->classtype ? ruleset_find_class(p->rs, r->classtype) : NULL;
         r->priority = c != NULL ? c->priority : 3;
@@ -1211,9 +1462,13 @@ void rule_free(struct rule *r)
     port_set_fini(&r->sp);
     port_set_fini(&r->dp);
     for (size_t i = 0; i < r->nmatches; i++)
-        if (r->matches[i].kind == RULE_MATCH_CONTENT)
-            free(r->matches[i].u.content.pat);
+        rule_match_fini(&r->matches[i]);
     free(r->matches);
+    for (size_t i = 0; i < r->nflowbits; i++)
+        free(r->flowbits[i].ids);
+    free(r->flowbits);
+    free(r->flowints);
+    free(r->suppress);
     free(r->msg);
     free(r->classtype);
     free(r->metadata);
@@ -1223,6 +1478,9 @@ void rule_free(struct rule *r)
 
 int ruleset_create(struct ruleset **out, struct rule_vars *vars, rule_error_fn on_error, void *arg)
 {
+    /* Tags per-flow variables with the ruleset whose ids they use; one
+     * counter for the process, so atomic. */
+    static _Atomic uint64_t generations;
     struct ruleset *rs = calloc(1, sizeof(*rs));
     int rc = -ENOMEM;
 
@@ -1231,6 +1489,7 @@ int ruleset_create(struct ruleset **out, struct rule_vars *vars, rule_error_fn o
         return -ENOMEM;
     }
     rs->vars = vars;
+    rs->generation = ++generations;
     rs->on_error = on_error;
     rs->on_error_arg = arg;
     if (vars == NULL &&
@@ -1261,15 +1520,27 @@ void ruleset_destroy(struct ruleset *rs)
     rule_class_free_all(rs);
     rule_vars_destroy(rs->vars);
     pv = rs->priv;
-    if (pv != NULL)
+    if (pv != NULL) {
         free(pv->slots);
+        rule_names_free(pv->flowbit_names);
+        rule_names_free(pv->flowint_names);
+        rule_th_config_free(pv->th);
+    }
     free(pv);
     free(rs);
 }
 
+int rule_bytevar_find(const struct rparse *p, const char *name)
+{
+    for (int i = 0; i < p->r->nbytevars; i++)
+        if (p->bytevar[i] != NULL && strcmp(p->bytevar[i], name) == 0)
+            return i;
+    return -1;
+}
+
 /* Reports a rule that did not load. */
-static void report(struct ruleset *rs, const char *file, unsigned line, const char *kw,
-                   const char *reason)
+void rule_report(struct ruleset *rs, const char *file, unsigned line, const char *kw,
+                 const char *reason)
 {
     char msg[512];
 
@@ -1306,9 +1577,49 @@ static int ruleset_append(struct rparse *p)
     return 0;
 }
 
+struct rule *ruleset_find_sid(const struct ruleset *rs, uint32_t gid, uint32_t sid)
+{
+    const struct sid_slot *s = sid_find(rs->priv, (uint64_t)gid << 32 | sid);
+
+    return s == NULL ? NULL : rs->rules[s->idx];
+}
+
+void ruleset_reindex(struct ruleset *rs)
+{
+    struct rs_priv *pv = rs->priv;
+
+    if (pv->cap == 0)
+        return;
+    memset(pv->slots, 0, pv->cap * sizeof(*pv->slots));
+    pv->n = 0;
+    for (size_t i = 0; i < rs->nrules; i++)
+        sid_put(pv, (uint64_t)rs->rules[i]->gid << 32 | rs->rules[i]->sid, i);
+}
+
+int ruleset_finalize(struct ruleset *rs)
+{
+    int rc;
+
+    if (rs->finalized)
+        return 0;
+    if ((rc = rule_threshold_apply(rs)) != 0 || (rc = rule_order(rs)) != 0)
+        return rc;
+    for (size_t i = 0; i < rs->nrules; i++)
+        rs->rules[i]->idx = (uint32_t)i;
+    ruleset_reindex(rs);
+    rs->finalized = true;
+    return 0;
+}
+
+static void rparse_fini(struct rparse *p)
+{
+    for (size_t i = 0; i < RULE_BYTEVARS_MAX; i++)
+        free(p->bytevar[i]);
+}
+
 int ruleset_add_rule(struct ruleset *rs, const char *text, const char *file, unsigned line)
 {
-    struct rparse p = {.rs = rs, .last_content = -1, .kw = "header"};
+    struct rparse p = {.rs = rs, .last_content = -1, .last_pm = -1, .kw = "header"};
     size_t len = strnlen(text, RULE_MAX_LEN + 1);
     char *buf = NULL, *opts = NULL;
     int rc;
@@ -1328,17 +1639,21 @@ int ruleset_add_rule(struct ruleset *rs, const char *text, const char *file, uns
     memcpy(buf, text, len + 1);
     p.r->line = line;
     p.r->gid = 1;
+    p.r->generation = rs->generation;
     if ((rc = parse_header(&p, buf, &opts)) != 0 || (rc = parse_options(&p, opts)) != 0 ||
         (rc = rule_finish(&p)) != 0 || (rc = ruleset_append(&p)) != 0)
         goto fail;
     free(buf);
+    rparse_fini(&p);
+    rs->finalized = false;
     return 0;
 fail:
     if (rc == -ENOMEM)
         snprintf(p.err, sizeof(p.err), "out of memory");
-    report(rs, file, line, p.kw, p.err);
+    rule_report(rs, file, line, p.kw, p.err);
     rule_free(p.r);
     free(buf);
+    rparse_fini(&p);
     return rc;
 }
 
@@ -1376,7 +1691,7 @@ static int load_one(struct ruleset *rs, struct textbuf *b, bool too_long, const 
     if (too_long) {
         char reason[64];
         snprintf(reason, sizeof(reason), "rule longer than %d bytes", RULE_MAX_LEN);
-        report(rs, path, line, "header", reason);
+        rule_report(rs, path, line, "header", reason);
         rc = KANSHI_EPARSE;
     } else {
         rc = ruleset_add_rule(rs, b->s, path, line);
@@ -1445,7 +1760,7 @@ static int rules_file_filter(const struct dirent *d)
     return d->d_name[0] != '.' && n > 6 && strcmp(d->d_name + n - 6, ".rules") == 0;
 }
 
-int ruleset_load_path(struct ruleset *rs, const char *path)
+static int load_path(struct ruleset *rs, const char *path)
 {
     struct stat st;
     struct dirent **ents;
@@ -1475,4 +1790,15 @@ int ruleset_load_path(struct ruleset *rs, const char *path)
     }
     free(ents);
     return rc < 0 ? rc : total;
+}
+
+int ruleset_load_path(struct ruleset *rs, const char *path)
+{
+    int rc = load_path(rs, path), frc;
+
+    /* Finalizing here keeps every caller's ruleset evaluation-ready (flowbit
+     * order, threshold.config); doing it again after more files is cheap. */
+    if (rc >= 0 && (frc = ruleset_finalize(rs)) < 0)
+        return frc;
+    return rc;
 }

@@ -63,6 +63,10 @@ struct flow {
     /* TCP reassembly state (stream.c), NULL until a session starts; freed with
      * stream_session_free() when the flow ends.  Zeroed with the flow. */
     struct tcp_session *tcp;
+
+    /* flowbits/flowint values (flowvars.h), NULL until a rule sets one;
+     * freed with flowvars_free() when the flow ends.  Zeroed with the flow. */
+    struct flow_vars *vars;
 };
 
 struct flow_config {
@@ -82,7 +86,7 @@ struct flow_table;
 
 /* Called for each flow leaving the table (timeout, recycling, flush), before
  * its memory is reused. */
-typedef void (*flow_end_fn)(void *arg, const struct flow *f);
+typedef void (*flow_end_fn)(void *arg, struct flow *f);
 
 /* Creates a table; the pool holds memcap / sizeof(struct flow) flows (at
  * least 1).  0, -EINVAL (hash_size 0) or -ENOMEM. */

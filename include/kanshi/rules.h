@@ -93,7 +93,9 @@ void addr_set_fini(struct addr_set *s);
 void port_set_fini(struct port_set *s);
 
 /* A numeric test as Suricata's generic uint keywords accept it:
- * "N", "<N", ">N", "<=N", ">=N", "!N", "N-M" and "N<>M" (both exclusive). */
+ * "N", "=N", "<N", ">N", "<=N", ">=N", "!N", "!=N", "N-M" and "N<>M" (both
+ * exclusive), "!N-M" (outside), "&M=V" and "&M!=V" (bitmask); numbers in
+ * decimal or 0x hex. */
 enum rule_num_op {
     NUM_EQ,
     NUM_NE,
@@ -101,7 +103,10 @@ enum rule_num_op {
     NUM_LE,
     NUM_GT,
     NUM_GE,
-    NUM_RANGE, /* a < x < b */
+    NUM_RANGE,   /* a < x < b */
+    NUM_NRANGE,  /* x <= a || x >= b */
+    NUM_BAND_EQ, /* (x & a) == b */
+    NUM_BAND_NE, /* (x & a) != b */
 };
 struct rule_num {
     enum rule_num_op op;
@@ -127,6 +132,12 @@ enum {
     CONTENT_WITHIN = 1u << 9,
     CONTENT_STARTSWITH = 1u << 10,
     CONTENT_ENDSWITH = 1u << 11,
+    /* offset/depth/distance/within name a byte_extract/byte_math variable:
+     * the field holds the variable's index (rule->nbytevars) */
+    CONTENT_OFFSET_VAR = 1u << 12,
+    CONTENT_DEPTH_VAR = 1u << 13,
+    CONTENT_DISTANCE_VAR = 1u << 14,
+    CONTENT_WITHIN_VAR = 1u << 15,
 };
 
 struct rule_content {
@@ -138,8 +149,95 @@ struct rule_content {
     uint16_t fp_offset, fp_len; /* fast_pattern:offset,length */
 };
 
+/* pcre: the regex compiled (and JIT-compiled) once at load. */
+enum {
+    PCRE_RELATIVE = 1u << 0, /* R: from the end of the previous match */
+    PCRE_NEGATED = 1u << 1,  /* pcre:!"..." */
+    PCRE_RAWBYTES = 1u << 2, /* B */
+    PCRE_NOLIMIT = 1u << 3,  /* O: PCRE2's own match limits, not Suricata's */
+};
+struct rule_pcre {
+    void *code;   /* pcre2_code * (8-bit), owned */
+    char *source; /* the value as written, for messages */
+    uint32_t flags;
+    uint32_t ncaptures; /* capture groups, to size match data */
+};
+
+/* isdataat:[!]N[,relative][,rawbytes] */
+enum {
+    ISDATAAT_NEGATED = 1u << 0,
+    ISDATAAT_RELATIVE = 1u << 1,
+    ISDATAAT_RAWBYTES = 1u << 2,
+    ISDATAAT_VAR = 1u << 3, /* dataat is a byte variable's index */
+};
+struct rule_isdataat {
+    uint32_t dataat;
+    uint32_t flags;
+};
+
+/* byte_test, byte_jump, byte_extract and byte_math share one description. */
+enum rule_byte_op {
+    /* byte_test */
+    BYTE_OP_LT,
+    BYTE_OP_GT,
+    BYTE_OP_EQ,
+    BYTE_OP_LE,
+    BYTE_OP_GE,
+    BYTE_OP_AND, /* & : (v & value) != 0 */
+    BYTE_OP_XOR, /* ^ : (v ^ value) != 0 */
+    /* byte_math */
+    BYTE_OP_ADD,
+    BYTE_OP_SUB,
+    BYTE_OP_MUL,
+    BYTE_OP_DIV,
+    BYTE_OP_SHL,
+    BYTE_OP_SHR,
+};
+enum {
+    BYTE_RELATIVE = 1u << 0,
+    BYTE_NEGATED = 1u << 1, /* byte_test "!op" */
+    BYTE_STRING = 1u << 2,  /* digits as text in base `base` */
+    BYTE_LITTLE = 1u << 3,
+    BYTE_ALIGN = 1u << 4,      /* byte_jump: round up to 4; byte_extract: to `align` */
+    BYTE_FROM_BEGIN = 1u << 5, /* byte_jump */
+    BYTE_FROM_END = 1u << 6,   /* byte_jump */
+    BYTE_DCE = 1u << 7,        /* accepted; DCE/RPC endianness is not known here */
+    BYTE_BITMASK = 1u << 8,
+    BYTE_OFFSET_VAR = 1u << 9,  /* offset is a byte variable's index */
+    BYTE_VALUE_VAR = 1u << 10,  /* value (test value, rvalue) is a variable's index */
+    BYTE_NBYTES_VAR = 1u << 11, /* nbytes is a variable's index */
+};
+struct rule_byte {
+    uint8_t nbytes; /* 0..8 binary (byte_jump may take 0), 1..23 as a string */
+    uint8_t base;   /* 8, 10 or 16 with BYTE_STRING */
+    uint8_t align;  /* byte_extract: 2 or 4 */
+    uint8_t result; /* byte_extract, byte_math: variable index written */
+    enum rule_byte_op op;
+    uint32_t flags;          /* BYTE_* */
+    int32_t offset;          /* may be negative with relative */
+    uint64_t value;          /* byte_test value, byte_math rvalue */
+    uint32_t multiplier;     /* byte_jump, byte_extract (1 when not given) */
+    int32_t post_offset;     /* byte_jump */
+    uint64_t bitmask;
+    uint8_t bitmask_shift;   /* trailing zero bits of bitmask */
+};
+
 enum rule_match_kind {
     RULE_MATCH_CONTENT,
+    RULE_MATCH_PCRE,
+    RULE_MATCH_ISDATAAT,
+    RULE_MATCH_BYTE_TEST,
+    RULE_MATCH_BYTE_JUMP,
+    RULE_MATCH_BYTE_EXTRACT,
+    RULE_MATCH_BYTE_MATH,
+};
+
+/* Set on a content or pcre when a later payload test is relative to it (as
+ * Suricata's *_NEXT flags): a failure further on may then be retried with a
+ * later occurrence of this match. */
+enum {
+    MATCH_WITHIN_NEXT = 1u << 0,   /* a content with within, or a relative byte_x, isdataat, pcre */
+    MATCH_DISTANCE_NEXT = 1u << 1, /* a content with distance */
 };
 
 /* One payload test, in rule order: relative modifiers refer to the previous
@@ -147,9 +245,87 @@ enum rule_match_kind {
 struct rule_match {
     enum rule_match_kind kind;
     enum rule_buffer buffer;
+    uint8_t next; /* MATCH_*_NEXT */
     union {
         struct rule_content content;
+        struct rule_pcre pcre;
+        struct rule_isdataat isdataat;
+        struct rule_byte byte;
     } u;
+};
+
+/* Most byte_extract/byte_math variables one rule may define. */
+#define RULE_BYTEVARS_MAX 16
+
+/* flowbits: names are mapped to dense ids per ruleset at load time. */
+enum rule_flowbit_cmd {
+    FLOWBIT_SET,
+    FLOWBIT_UNSET,
+    FLOWBIT_TOGGLE,
+    FLOWBIT_ISSET,
+    FLOWBIT_ISNOTSET,
+};
+struct rule_flowbit {
+    enum rule_flowbit_cmd cmd;
+    bool any; /* "a|b": true when any of ids holds; otherwise all must ("a&b") */
+    uint32_t *ids;
+    size_t nids;
+};
+
+/* flowint: name, operator, value or other variable. */
+enum rule_flowint_op {
+    FLOWINT_SET, /* = */
+    FLOWINT_ADD, /* + */
+    FLOWINT_SUB, /* - */
+    FLOWINT_EQ,
+    FLOWINT_NE,
+    FLOWINT_LT,
+    FLOWINT_LE,
+    FLOWINT_GT,
+    FLOWINT_GE,
+    FLOWINT_ISSET,
+    FLOWINT_NOTSET,
+};
+struct rule_flowint {
+    enum rule_flowint_op op;
+    uint32_t id;
+    bool value_is_var; /* value is another flowint's id */
+    uint32_t value;
+};
+
+/* threshold / detection_filter / threshold.config entries. */
+enum rule_th_type {
+    TH_NONE,
+    TH_LIMIT,
+    TH_THRESHOLD,
+    TH_BOTH,
+    TH_DETECTION, /* detection_filter */
+    TH_RATE,      /* rate_filter from threshold.config */
+};
+enum rule_th_track {
+    TRACK_SRC,
+    TRACK_DST,
+    TRACK_RULE,
+    TRACK_BOTH,   /* by the (src, dst) pair */
+    TRACK_EITHER, /* suppress only */
+    TRACK_FLOW,
+};
+enum rule_th_action { TH_ACTION_ALERT, TH_ACTION_DROP, TH_ACTION_PASS, TH_ACTION_REJECT };
+enum rule_th_unique { TH_UNIQUE_NONE, TH_UNIQUE_SRC_PORT, TH_UNIQUE_DST_PORT };
+struct rule_threshold {
+    enum rule_th_type type;
+    enum rule_th_track track;
+    uint32_t count;
+    uint32_t seconds;
+    enum rule_th_action new_action; /* rate_filter */
+    uint32_t timeout;               /* rate_filter */
+    enum rule_th_unique unique_on;  /* detection_filter */
+};
+/* suppress: no alert when the tracked address is in addrs (or always when
+ * track is TRACK_RULE, i.e. no track given). */
+struct rule_suppress {
+    enum rule_th_track track;
+    struct addr_set addrs;
 };
 
 /* flow: keyword bits. */
@@ -182,6 +358,29 @@ enum {
     RULE_HAS_ITYPE = 1u << 4,
     RULE_HAS_ICODE = 1u << 5,
     RULE_HAS_IP_PROTO = 1u << 6,
+    RULE_HAS_TOS = 1u << 7,
+    RULE_HAS_ID = 1u << 8,
+    RULE_HAS_IPOPTS = 1u << 9,
+    RULE_HAS_FRAGBITS = 1u << 10,
+    RULE_HAS_FRAGOFFSET = 1u << 11,
+    RULE_HAS_SAMEIP = 1u << 12,
+    RULE_HAS_SEQ = 1u << 13,
+    RULE_HAS_ACK = 1u << 14,
+    RULE_HAS_WINDOW = 1u << 15,
+    RULE_HAS_ICMP_ID = 1u << 16,
+    RULE_HAS_ICMP_SEQ = 1u << 17,
+};
+
+/* fragbits: like flags, over the IPv4 RF/DF/MF bits (IPFRAG_*): exact, '+'
+ * all of bits plus any others, '*' any of bits, '!' not all of bits. */
+struct rule_fragbits {
+    uint8_t bits;
+    enum rule_flags_mod mod;
+};
+
+/* Rule-level flags (rule->flags). */
+enum {
+    RULE_NOALERT = 1u << 0, /* noalert or flowbits:noalert: match, act, don't alert */
 };
 
 struct rule {
@@ -206,6 +405,21 @@ struct rule {
     uint8_t ip_proto;
     enum rule_num_op ip_proto_op; /* NUM_EQ, NUM_NE, NUM_LT or NUM_GT against ip_proto */
     struct rule_tcp_flags tcp_flags;
+    struct rule_num tos, id, fragoffset, seq, ack, window, icmp_id, icmp_seq;
+    uint16_t ipopts;  /* IPOPT_BIT_* wanted (any of them); 0xffff for "any" */
+    struct rule_fragbits fragbits;
+
+    uint32_t flags;      /* RULE_NOALERT */
+    uint8_t nbytevars;   /* byte_extract/byte_math variables used */
+    struct rule_flowbit *flowbits; /* in rule order */
+    size_t nflowbits;
+    struct rule_flowint *flowints; /* in rule order */
+    size_t nflowints;
+    struct rule_threshold threshold; /* type TH_NONE when absent */
+    const struct rule_suppress **suppress; /* from threshold.config, owned by the ruleset */
+    size_t nsuppress;
+    uint32_t idx; /* position in rs->rules, set by ruleset_finalize() */
+    uint64_t generation; /* the ruleset's, to tag per-flow variables */
 
     char *file;    /* where it was read, for messages */
     unsigned line; /* first line of the rule */
@@ -231,6 +445,10 @@ struct ruleset {
     rule_error_fn on_error;
     void *on_error_arg;
     void *priv; /* the parser's own state (the (gid, sid) index); not for readers */
+    uint32_t nflowbits; /* distinct flowbit names: ids are 0..nflowbits-1 */
+    uint32_t nflowints; /* distinct flowint names */
+    uint64_t generation; /* unique per ruleset in this process (per-flow state tags) */
+    bool finalized;
 };
 
 /* Creates an empty ruleset that takes ownership of vars (which may be NULL:
@@ -265,6 +483,34 @@ int ruleset_add_rule(struct ruleset *rs, const char *text, const char *file, uns
  * read.  Bad rules are reported and counted in rs->nerrors.
  */
 int ruleset_load_path(struct ruleset *rs, const char *path);
+
+/*
+ * Loads a threshold.config file: "threshold", "event_filter", "rate_filter"
+ * and "suppress" lines (gen_id, sig_id with 0 as a wildcard, type, track,
+ * count, seconds, new_action, timeout, ip).  Entries apply to the rules when
+ * ruleset_finalize() runs, so rules may be loaded before or after.  Bad lines
+ * are reported through on_error as "FILE:LINE: threshold.config: reason" and
+ * counted in rs->nerrors.  Returns the number of entries loaded or -errno.
+ */
+int ruleset_load_threshold(struct ruleset *rs, const char *path);
+/* The same over text in memory (file names messages). */
+int ruleset_load_threshold_text(struct ruleset *rs, const char *text, const char *file);
+
+/*
+ * Makes a loaded ruleset ready for detection; call once after every rules and
+ * threshold file is loaded, before building a detection engine from it:
+ * applies threshold.config entries to their rules and orders rs->rules the
+ * way Suricata evaluates them (action, then rules setting flowbits before
+ * rules reading them, the same for flowints, then priority, then sid), so
+ * that a flowbit set by one rule is seen by another on the same packet, and
+ * sets rule->idx.  Idempotent.  0 or -ENOMEM.
+ */
+int ruleset_finalize(struct ruleset *rs);
+
+/* The name of flowbit / flowint id (for messages and tests); NULL when out
+ * of range. */
+const char *ruleset_flowbit_name(const struct ruleset *rs, uint32_t id);
+const char *ruleset_flowint_name(const struct ruleset *rs, uint32_t id);
 
 /* Looks up a classtype; NULL when unknown. */
 const struct rule_class *ruleset_find_class(const struct ruleset *rs, const char *name);

@@ -3,11 +3,13 @@
  *
  * By default the input is one rule's text, added to a fresh ruleset with
  * Suricata's default vars; a rule that loads is then matched against a few
- * addresses and ports.  A leading control byte picks another parser so one
- * corpus reaches them all:
+ * addresses and ports, and its payload tests (content, pcre, byte_*,
+ * isdataat) run over a few buffers, the rule text itself among them.  A
+ * leading control byte picks another parser so one corpus reaches them all:
  *   0x01  address expression      0x02  port expression
  *   0x03  a rules file (comments, continuation lines) through a memfd
  *   0x04  a classification.config through a memfd
+ *   0x05  a threshold.config text, then finalize
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kanshi/detect.h"
 #include "kanshi/kanshi.h"
 #include "kanshi/rules.h"
 
@@ -112,23 +115,34 @@ static void fuzz_file(struct ruleset *rs, int kind, const uint8_t *data, size_t 
     close(fd);
 }
 
+/* Runs the payload tests of r over fixed buffers and over text. */
+static void probe_payload(const struct rule *r, const char *text, size_t len)
+{
+    static const uint8_t bin[] = {0x00, 0x01, 0x02, 0x7f, 0x80, 0xff, '1', '2', '3', 'a',
+                                  'b',  'c',  'G',  'E',  'T',  ' ', '/', 0x0a, 0x0d, 0x00};
+
+    (void)detect_match_payload(r, bin, sizeof(bin));
+    (void)detect_match_payload(r, bin, 1);
+    (void)detect_match_payload(r, (const uint8_t *)text, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ruleset *rs = NULL;
-    int kind = size > 0 && data[0] >= 1 && data[0] <= 4 ? data[0] : 0;
+    int kind = size > 0 && data[0] >= 1 && data[0] <= 5 ? data[0] : 0;
     char *text;
 
     if (kind != 0) {
         data++;
         size--;
     }
-    if (kind == 1 || kind == 2 || kind == 0) {
+    if (kind == 1 || kind == 2 || kind == 0 || kind == 5) {
         text = malloc(size + 1);
         if (text == NULL)
             return 0;
         memcpy(text, data, size);
         text[size] = '\0';
-        if (kind != 0) {
+        if (kind == 1 || kind == 2) {
             fuzz_expr(kind, text);
             free(text);
             return 0;
@@ -147,7 +161,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             probe_addr(&r->dst);
             probe_port(&r->sp);
             probe_port(&r->dp);
+            probe_payload(r, text, size);
         }
+    } else if (kind == 5) {
+        (void)ruleset_add_rule(rs, "alert tcp any any -> any any (sid:1;)", "fuzz", 1);
+        (void)ruleset_load_threshold_text(rs, text, "fuzz");
+        (void)ruleset_finalize(rs);
     } else {
         fuzz_file(rs, kind, data, size);
     }

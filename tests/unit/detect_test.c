@@ -326,6 +326,143 @@ TEST(empty_ruleset)
     ruleset_destroy(rs);
 }
 
+TEST(ip_header_keywords)
+{
+    struct ruleset *rs = load(
+        "alert ip any any -> any any (msg:\"tos\"; tos:16; sid:1;)\n"
+        "alert ip any any -> any any (msg:\"id\"; id:4660; sid:2;)\n"
+        "alert ip any any -> any any (msg:\"rr\"; ipopts:rr; sid:3;)\n"
+        "alert ip any any -> any any (msg:\"anyopt\"; ipopts:any; sid:4;)\n"
+        "alert ip any any -> any any (msg:\"MF\"; fragbits:M; sid:5;)\n"
+        "alert ip any any -> any any (msg:\"D+\"; fragbits:D+; sid:6;)\n"
+        "alert ip any any -> any any (msg:\"!MD\"; fragbits:!MD; sid:7;)\n"
+        "alert ip any any -> any any (msg:\"*RM\"; fragbits:*RM; sid:8;)\n"
+        "alert ip any any -> any any (msg:\"off\"; fragoffset:>0; sid:9;)\n"
+        "alert ip any any -> any any (msg:\"same\"; sameip; sid:10;)\n");
+    struct packet p;
+    struct hits h;
+
+    CHECK(rs != NULL && rs->nrules == 10);
+    tcp_pkt(&p, "10.1.2.3", 1, "10.1.2.4", 2, "");
+    p.tos = 16;
+    p.ip_id = 4660;
+    p.frag_flags = IPFRAG_DF;
+    CHECK_INT(run_pkt(rs, &p, &h), 4); /* tos, id, D+, !MD */
+    CHECK_INT(h.sids[0], 1);
+    CHECK_INT(h.sids[1], 2);
+    CHECK_INT(h.sids[2], 6);
+    CHECK_INT(h.sids[3], 7);
+    tcp_pkt(&p, "10.1.2.3", 1, "10.1.2.3", 2, "");
+    p.flags |= PKT_IPV4_OPTS;
+    p.ipopts = IPOPT_BIT_RR | IPOPT_BIT_NOP;
+    p.frag_flags = IPFRAG_MF | IPFRAG_DF;
+    p.frag_offset = 3;
+    CHECK_INT(run_pkt(rs, &p, &h), 6); /* rr, any, D+, *RM, off, same (M is exact: no) */
+    CHECK_INT(h.sids[0], 3);
+    CHECK_INT(h.sids[1], 4);
+    CHECK_INT(h.sids[2], 6);
+    CHECK_INT(h.sids[3], 8);
+    CHECK_INT(h.sids[4], 9);
+    CHECK_INT(h.sids[5], 10);
+    /* IPv4-only keywords never match IPv6; fragoffset needs a fragment */
+    memset(&p, 0, sizeof(p));
+    p.flags = PKT_IPV6;
+    p.src.family = p.dst.family = AF_INET6;
+    p.src.a[15] = 1;
+    p.tos = 16;
+    p.frag_offset = 3;
+    CHECK_INT(run_pkt(rs, &p, &h), 0);
+    p.flags |= PKT_FRAGMENT;
+    CHECK_INT(run_pkt(rs, &p, &h), 1);
+    CHECK_INT(h.sids[0], 9);
+    ruleset_destroy(rs);
+}
+
+TEST(tcp_icmp_keywords)
+{
+    struct ruleset *rs = load(
+        "alert tcp any any -> any any (msg:\"seq\"; seq:1000; sid:1;)\n"
+        "alert tcp any any -> any any (msg:\"ack0\"; ack:0; sid:2;)\n"
+        "alert tcp any any -> any any (msg:\"win\"; window:!512; sid:3;)\n"
+        "alert ip any any -> any any (msg:\"icmpid\"; icmp_id:77; sid:4;)\n"
+        "alert icmp any any -> any any (msg:\"icmpseq\"; icmp_seq:>5; sid:5;)\n"
+        "alert tcp any any -> any any (msg:\"dsize-range\"; dsize:!2-10; sid:6;)\n");
+    struct packet p;
+    struct hits h;
+    static const uint8_t echo[8] = {8, 0, 0, 0, 0, 77, 0, 9};
+
+    CHECK(rs != NULL && rs->nrules == 6);
+    tcp_pkt(&p, "10.1.2.3", 1, "10.1.2.4", 2, "abcdef");
+    p.tcp_seq = 1000;
+    p.tcp_ack = 5;
+    p.tcp_win = 512;
+    CHECK_INT(run_pkt(rs, &p, &h), 1);
+    CHECK_INT(h.sids[0], 1);
+    p.tcp_seq = 999;
+    p.tcp_ack = 0;
+    p.tcp_win = 513;
+    p.payload_len = 10;
+    CHECK_INT(run_pkt(rs, &p, &h), 3); /* ack0, win, dsize 10 (outside 2..10 exclusive) */
+    CHECK_INT(h.sids[2], 6);
+    memset(&p, 0, sizeof(p));
+    p.flags = PKT_IPV4 | PKT_ICMPV4;
+    p.src.family = p.dst.family = AF_INET;
+    p.icmp_type = 8;
+    p.l4 = echo;
+    p.l4_len = sizeof(echo);
+    CHECK_INT(run_pkt(rs, &p, &h), 2);
+    CHECK_INT(h.sids[0], 4);
+    CHECK_INT(h.sids[1], 5);
+    /* destination unreachable carries no id/seq */
+    p.icmp_type = 3;
+    CHECK_INT(run_pkt(rs, &p, &h), 0);
+    /* truncated header */
+    p.icmp_type = 0;
+    p.l4_len = 6;
+    CHECK_INT(run_pkt(rs, &p, &h), 0);
+    /* ICMPv6 echo reply */
+    p.flags = PKT_IPV6 | PKT_ICMPV6;
+    p.icmp_type = 129;
+    p.l4_len = sizeof(echo);
+    CHECK_INT(run_pkt(rs, &p, &h), 2);
+    ruleset_destroy(rs);
+}
+
+TEST(engine_alert_control)
+{
+    /* noalert suppresses the alert; a threshold holds the second one back
+     * within one detect thread; pcre-only rules are always verified */
+    struct ruleset *rs = load(
+        "alert tcp any any -> any any (msg:\"quiet\"; content:\"x\"; noalert; sid:1;)\n"
+        "alert tcp any any -> any any (msg:\"once\"; content:\"x\"; threshold:type limit, "
+        "track by_src, count 1, seconds 60; sid:2;)\n"
+        "alert tcp any any -> any any (msg:\"re\"; pcre:\"/x{2,}/\"; sid:3;)\n");
+    struct detect_engine *de;
+    struct detect_thread *dt;
+    char err[256];
+    struct packet p;
+    struct hits h;
+
+    CHECK(rs != NULL && rs->nrules == 3);
+    CHECK_INT(detect_engine_create(&de, rs, err, sizeof(err)), 0);
+    CHECK_INT(detect_thread_create(&dt, de), 0);
+    tcp_pkt(&p, "10.1.2.3", 1, "10.1.2.4", 2, "xx");
+    memset(&h, 0, sizeof(h));
+    CHECK_INT(detect_packet(dt, de, &p, collect, &h), 2);
+    CHECK_INT(h.sids[0], 2);
+    CHECK_INT(h.sids[1], 3);
+    p.ts_usec = 5000000;
+    memset(&h, 0, sizeof(h));
+    CHECK_INT(detect_packet(dt, de, &p, collect, &h), 1);
+    CHECK_INT(h.sids[0], 3);
+    tcp_pkt(&p, "10.1.2.3", 1, "10.1.2.4", 2, "x");
+    memset(&h, 0, sizeof(h));
+    CHECK_INT(detect_packet(dt, de, &p, collect, &h), 0);
+    detect_thread_destroy(dt);
+    detect_engine_destroy(de);
+    ruleset_destroy(rs);
+}
+
 int main(void)
 {
     RUN(content_plain_and_nocase);
@@ -338,6 +475,9 @@ int main(void)
     RUN(header_tests);
     RUN(ip_proto_operators);
     RUN(flow_keywords);
+    RUN(ip_header_keywords);
+    RUN(tcp_icmp_keywords);
+    RUN(engine_alert_control);
     RUN(prefilter_shares_patterns);
     RUN(empty_ruleset);
     return test_summary("detect");

@@ -118,7 +118,7 @@ TEST(udp_established_after_both_directions)
 }
 
 static int ended;
-static void count_end(void *arg, const struct flow *f)
+static void count_end(void *arg, struct flow *f)
 {
     (void)arg;
     (void)f;

@@ -182,10 +182,11 @@ TEST(unsupported_codes)
     fresh();
     CHECK_INT(ruleset_add_rule(rs, "alert http any any -> any any (sid:1;)", "f", 1),
               KANSHI_EUNSUPPORTED);
-    CHECK_INT(ruleset_add_rule(rs, H "(pcre:\"/x/\"; sid:1;)", "f", 2), KANSHI_EUNSUPPORTED);
-    CHECK_STR(ec.msg, "pcre: unsupported keyword");
-    CHECK_INT(ruleset_add_rule(rs, H "(sid:1; Flowbits:set,x;)", "f", 3), KANSHI_EUNSUPPORTED);
-    CHECK_STR(ec.msg, "Flowbits: unsupported keyword");
+    CHECK_INT(ruleset_add_rule(rs, H "(pcre:\"/x/U\"; sid:1;)", "f", 2), KANSHI_EUNSUPPORTED);
+    CHECK_STR(ec.msg, "pcre: modifier 'U' selects an application-layer buffer (unsupported)");
+    CHECK_INT(ruleset_add_rule(rs, H "(sid:1; Stream_size:server,>,1;)", "f", 3),
+              KANSHI_EUNSUPPORTED);
+    CHECK_STR(ec.msg, "Stream_size: unsupported keyword");
     CHECK_INT(ruleset_add_rule(rs, H "(sid:x;)", "f", 4), KANSHI_EPARSE);
     CHECK_INT(rs->nerrors, 4);
     CHECK_INT(rs->nrules, 0);
@@ -401,7 +402,9 @@ TEST(content_modifiers)
     CHECK_STR(bad(H "(content:\"abc\"; distance:-65536; sid:1;)"),
               "distance: invalid value '-65536' (expected -65535..65535)");
     CHECK_STR(bad(H "(content:\"abc\"; within:x; sid:1;)"),
-              "within: invalid value 'x' (expected 0..65535)");
+              "within: unknown byte_extract variable 'x'");
+    CHECK_STR(bad(H "(content:\"abc\"; within:-1; sid:1;)"),
+              "within: invalid value '-1' (expected 0..65535)");
     CHECK_STR(bad(H "(content:\"abc\"; depth:; sid:1;)"), "depth: missing value");
 }
 
@@ -645,7 +648,7 @@ TEST(flags_keyword)
 TEST(option_syntax)
 {
     CHECK_STR(bad(H "(sid:1; bogus_kw; )"), "bogus_kw: unsupported keyword");
-    CHECK_STR(bad(H "(sid:1; byte_test:1,>,2,0;)"), "byte_test: unsupported keyword");
+    CHECK_STR(bad(H "(sid:1; xbits:set,a,track ip_src;)"), "xbits: unsupported keyword");
     CHECK_STR(bad(H "(sid:1)"), "sid: missing ';' after the value");
     CHECK_STR(bad(H "(sid:1; nocase)"), "nocase: missing ';'");
     CHECK_STR(bad(H "(sid:1; ;)"), "options: empty keyword");
@@ -974,6 +977,103 @@ TEST(et_open)
     ruleset_destroy(et);
 }
 
+TEST(header_keywords)
+{
+    const struct rule *r;
+
+    r = one(H "(tos:x1F; id:\"12345\"; ipopts:rr; fragbits:+MD; fragoffset:>100; sameip; "
+              "seq:0; ack:4294967295; window:!1024; sid:1;)");
+    CHECK(r != NULL);
+    if (r != NULL) {
+        CHECK_INT(r->tos.op, NUM_EQ);
+        CHECK_INT(r->tos.a, 0x1f);
+        CHECK_INT(r->id.a, 12345);
+        CHECK_INT(r->ipopts, IPOPT_BIT_RR);
+        CHECK_INT(r->fragbits.bits, IPFRAG_MF | IPFRAG_DF);
+        CHECK_INT(r->fragbits.mod, FLAGS_PLUS);
+        CHECK_INT(r->fragoffset.op, NUM_GT);
+        CHECK_INT(r->ack.a, 4294967295u);
+        CHECK_INT(r->window.op, NUM_NE);
+        CHECK_INT(r->has & (RULE_HAS_TOS | RULE_HAS_ID | RULE_HAS_IPOPTS | RULE_HAS_FRAGBITS |
+                            RULE_HAS_FRAGOFFSET | RULE_HAS_SAMEIP | RULE_HAS_SEQ |
+                            RULE_HAS_ACK | RULE_HAS_WINDOW),
+                  RULE_HAS_TOS | RULE_HAS_ID | RULE_HAS_IPOPTS | RULE_HAS_FRAGBITS |
+                      RULE_HAS_FRAGOFFSET | RULE_HAS_SAMEIP | RULE_HAS_SEQ | RULE_HAS_ACK |
+                      RULE_HAS_WINDOW);
+    }
+    r = one("alert icmp any any -> any any (icmp_id:\"0\"; icmp_seq:!7; tos:!0x10; "
+            "ipopts:any; fragbits:!R; sid:2;)");
+    CHECK(r != NULL);
+    if (r != NULL) {
+        CHECK_INT(r->icmp_id.a, 0);
+        CHECK_INT(r->icmp_seq.op, NUM_NE);
+        CHECK_INT(r->tos.op, NUM_NE);
+        CHECK_INT(r->tos.a, 0x10);
+        CHECK_INT(r->ipopts, 0xffff);
+        CHECK_INT(r->fragbits.mod, FLAGS_NOT);
+    }
+    CHECK_STR(bad(H "(tos:256; sid:1;)"), "tos: invalid value '256' (expected 0..255 or xNN)");
+    CHECK_STR(bad(H "(id:65536; sid:1;)"), "id: invalid value '65536' (expected 0..65535)");
+    CHECK_STR(bad(H "(id:\"5; sid:1;)"), "id: unbalanced quotes in '\"5'");
+    CHECK_STR(bad(H "(ipopts:bogus; sid:1;)"),
+              "ipopts: invalid option 'bogus' (expected rr, eol, nop, ts, sec, esec, lsrr, "
+              "ssrr, satid or any)");
+    CHECK_STR(bad(H "(fragbits:MX; sid:1;)"),
+              "fragbits: invalid fragment bit 'X' (expected M, D or R)");
+    CHECK_STR(bad(H "(fragbits:+*M; sid:1;)"), "fragbits: more than one modifier in '+*M'");
+    CHECK_STR(bad(H "(fragbits:+; sid:1;)"), "fragbits: no fragment bits given");
+    CHECK_STR(bad(H "(seq:4294967296; sid:1;)"),
+              "seq: invalid value '4294967296' (expected 0..4294967295)");
+    CHECK_STR(bad(H "(window:x; sid:1;)"), "window: invalid value 'x' (expected 0..65535)");
+    CHECK_STR(bad(H "(icmp_seq:-1; sid:1;)"), "icmp_seq: invalid value '-1' (expected 0..65535)");
+    CHECK_STR(bad(H "(sameip:1; sid:1;)"), "sameip: takes no value");
+    CHECK_STR(bad(H "(fragoffset:1; fragoffset:2; sid:1;)"), "fragoffset: duplicated keyword");
+}
+
+TEST(num_operators_extended)
+{
+    static const struct {
+        const char *v;
+        enum rule_num_op op;
+        uint64_t a, b;
+    } ok[] = {
+        {"!=5", NUM_NE, 5, 0},
+        {"!2-9", NUM_NRANGE, 2, 9},
+        {"!2<>9", NUM_NRANGE, 2, 9},
+        {"0x10", NUM_EQ, 16, 0},
+        {">0x0f", NUM_GT, 15, 0},
+        {"&0xc0=0x80", NUM_BAND_EQ, 0xc0, 0x80},
+        {"&0xc0!=0", NUM_BAND_NE, 0xc0, 0},
+        {"= 7", NUM_EQ, 7, 0},
+    };
+    for (size_t i = 0; i < KANSHI_ARRAY_LEN(ok); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), H "(ttl:%s; sid:1;)", ok[i].v);
+        const struct rule *r = one(text);
+        CHECK(r != NULL);
+        if (r != NULL) {
+            CHECK_INT(r->ttl.op, ok[i].op);
+            CHECK_INT(r->ttl.a, ok[i].a);
+            CHECK_INT(r->ttl.b, ok[i].b);
+        }
+    }
+    struct rule_num n = {NUM_NRANGE, 2, 9};
+    CHECK(rule_num_match(&n, 2) && rule_num_match(&n, 9) && rule_num_match(&n, 0));
+    CHECK(!rule_num_match(&n, 3) && !rule_num_match(&n, 8));
+    n = (struct rule_num){NUM_BAND_EQ, 0xc0, 0x80};
+    CHECK(rule_num_match(&n, 0x85) && !rule_num_match(&n, 0xc5) && !rule_num_match(&n, 0x05));
+    n.op = NUM_BAND_NE;
+    CHECK(!rule_num_match(&n, 0x85) && rule_num_match(&n, 0xc5));
+    CHECK_STR(bad(H "(ttl:&0xc0; sid:1;)"),
+              "ttl: invalid bitmask test '&0xc0' (expected &MASK=VALUE or &MASK!=VALUE)");
+    CHECK_STR(bad(H "(ttl:&x=1; sid:1;)"), "ttl: invalid bitmask '&x=1' (expected 0..255)");
+    CHECK_STR(bad(H "(ttl:&1=256; sid:1;)"), "ttl: invalid value '&1=256' (expected 0..255)");
+    CHECK_STR(bad(H "(ttl:0x100; sid:1;)"), "ttl: invalid value '0x100' (expected 0..255)");
+    CHECK_STR(bad(H "(ttl:!9-2; sid:1;)"),
+              "ttl: invalid range '!9-2': the first bound must be below the second");
+    CHECK_STR(bad(H "(ttl:>=3-5; sid:1;)"), "ttl: invalid value '>=3-5'");
+}
+
 int main(void)
 {
     RUN(header_basic);
@@ -990,6 +1090,8 @@ int main(void)
     RUN(num_match);
     RUN(ip_proto_keyword);
     RUN(flags_keyword);
+    RUN(header_keywords);
+    RUN(num_operators_extended);
     RUN(option_syntax);
     RUN(duplicate_sid);
     RUN(load_file);

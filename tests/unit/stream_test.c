@@ -938,7 +938,7 @@ TEST(invalid_before_handshake)
  * stream_packet(), and the flow table's end callback freeing sessions. */
 static struct stream_ctx *cb_ctx;
 
-static void on_flow_end(void *arg, const struct flow *f)
+static void on_flow_end(void *arg, struct flow *f)
 {
     (void)arg;
     stream_session_free(cb_ctx, f->tcp);
