@@ -68,8 +68,8 @@ struct fp_entry {
     uint32_t rule;
 };
 
-static const struct rule_content *rule_fast_pattern(const struct rule *r, size_t *len,
-                                                    const uint8_t **pat)
+const struct rule_content *detect_fast_pattern(const struct rule *r, size_t *len,
+                                               const uint8_t **pat)
 {
     const struct rule_content *best = NULL;
 
@@ -182,7 +182,7 @@ static int group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps
             np++;
         }
         /* a rule may repeat: only if it put the same pattern twice, which
-         * rule_fast_pattern never does */
+         * detect_fast_pattern never does */
         g->pat_rules[i] = fps[i].rule;
     }
     g->pat_off[np] = (uint32_t)nfps;
@@ -246,7 +246,7 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
         const struct rule *r = rs->rules[i];
         const uint8_t *pat = NULL;
         size_t len = 0;
-        const struct rule_content *c = rule_fast_pattern(r, &len, &pat);
+        const struct rule_content *c = detect_fast_pattern(r, &len, &pat);
         unsigned gm = rule_groups(r);
 
         if (c == NULL) {

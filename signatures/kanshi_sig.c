@@ -17,7 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hs.h>
+#include <time.h>
+
 #include "kanshi/capture.h"
+#include "kanshi/decode.h"
 #include "kanshi/config.h"
 #include "kanshi/detect.h"
 #include "kanshi/eve.h"
@@ -51,6 +55,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: kanshi-sig lint  [-c CONFIG] RULES...\n"
                "       kanshi-sig test  [-c CONFIG] -S RULES -r PCAP... [-l DIR | --eve FILE]\n"
                "       kanshi-sig stats [-c CONFIG] RULES...\n"
+               "       kanshi-sig bench [-c CONFIG] -S RULES -r PCAP... [--repeat N]\n"
                "\n"
                "RULES is a rules file or a directory of *.rules files.\n"
                "  lint   print every rule that does not load, as FILE:LINE: KEYWORD: reason;\n"
@@ -59,6 +64,8 @@ static void usage(FILE *f)
                "         alert counts, and the alerts as EVE JSON with -l or --eve\n"
                "  stats  rules loaded, rejected by reason, fast patterns, groups, compile\n"
                "         time and database size\n"
+               "  bench  time the sensor's pipeline over the captures (held in memory) and\n"
+               "         Hyperscan alone over the same payloads with the same patterns\n"
                "\n"
                "  -c, --config FILE   sensor config for vars (address and port groups)\n"
                "  -S, --rules PATH    rules (test)\n"
@@ -333,13 +340,206 @@ static int cmd_test(struct sig *s, char **rules, size_t nrules, char **pcaps, si
     return 0;
 }
 
+
+/* --- bench: the whole pipeline against Hyperscan alone ------------------- */
+
+struct bench_pkt {
+    uint64_t off; /* into the arena */
+    uint32_t caplen, wirelen;
+    uint64_t ts_usec;
+    int linktype;
+    uint32_t pay_off, pay_len; /* payload within the packet, 0/0 when none */
+};
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int bench_hs_count(unsigned id, unsigned long long from, unsigned long long to,
+                          unsigned flags, void *ctx)
+{
+    (void)id;
+    (void)from;
+    (void)to;
+    (void)flags;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static void bench_alert(void *arg, const struct packet *p, const struct rule *r)
+{
+    (void)p;
+    (void)r;
+    (*(uint64_t *)arg)++;
+}
+
+/*
+ * Loads the captures into memory once, then times (a) the sensor's worker
+ * pipeline over every packet and (b) Hyperscan alone scanning the same
+ * payload bytes with every rule's fast pattern in one database, so the cost
+ * of everything around the pattern scan shows as a ratio.
+ */
+static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, size_t npcaps,
+                     unsigned repeat)
+{
+    struct detect_engine *de;
+    struct capture *cap;
+    struct capture_pkt cp;
+    struct bench_pkt *pk = NULL;
+    uint8_t *arena = NULL;
+    size_t npk = 0, cappk = 0, arena_len = 0, arena_cap = 0;
+    uint64_t bytes = 0, pay_bytes = 0, alerts = 0, hs_matches = 0;
+    struct decode_stats ds;
+    struct flow_config fc = {
+        .memcap = s->cfg.flow_memcap,
+        .hash_size = s->cfg.flow_hash_size,
+        .timeout_new = s->cfg.flow_timeout_new,
+        .timeout_est = s->cfg.flow_timeout_est,
+        .timeout_closed = s->cfg.flow_timeout_closed,
+        .timeout_udp_est = s->cfg.flow_timeout_udp_est,
+        .timeout_icmp_est = s->cfg.flow_timeout_icmp_est,
+    };
+    const char **exprs;
+    unsigned *flags, *ids;
+    size_t *lens, np = 0;
+    hs_database_t *db = NULL;
+    hs_scratch_t *scratch = NULL;
+    hs_compile_error_t *cerr = NULL;
+    char err[1024];
+    double t0, t_full = 0, t_hs = 0;
+
+    if (sig_load(s, rules, nrules) > 0)
+        return 1;
+    if (detect_engine_create(&de, s->rs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: %s\n", err);
+        return 1;
+    }
+    if (capture_open_files(&cap, pcaps, npcaps, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: %s\n", err);
+        return 1;
+    }
+    memset(&ds, 0, sizeof(ds));
+    while (capture_next(cap, &cp) == 1) {
+        struct packet p;
+        if (npk == cappk) {
+            size_t nc = cappk ? cappk * 2 : 65536;
+            struct bench_pkt *n = kanshi_reallocarray(pk, nc, sizeof(*pk));
+            if (n == NULL)
+                return 1;
+            pk = n;
+            cappk = nc;
+        }
+        if (arena_len + cp.caplen > arena_cap) {
+            size_t nc = arena_cap ? arena_cap * 2 : (64u << 20);
+            uint8_t *n;
+            while (nc < arena_len + cp.caplen)
+                nc *= 2;
+            if ((n = realloc(arena, nc)) == NULL)
+                return 1;
+            arena = n;
+            arena_cap = nc;
+        }
+        memcpy(arena + arena_len, cp.data, cp.caplen);
+        pk[npk] = (struct bench_pkt){.off = arena_len, .caplen = cp.caplen,
+                                     .wirelen = cp.wirelen, .ts_usec = cp.ts_usec,
+                                     .linktype = cp.linktype};
+        if (decode_packet(&p, cp.linktype, arena + arena_len, cp.caplen, cp.wirelen, cp.ts_usec,
+                          &ds) == 0 &&
+            p.payload_len > 0) {
+            pk[npk].pay_off = (uint32_t)(p.payload - (arena + arena_len));
+            pk[npk].pay_len = p.payload_len;
+            pay_bytes += p.payload_len;
+        }
+        bytes += cp.wirelen;
+        arena_len += cp.caplen;
+        npk++;
+    }
+    capture_close(cap);
+
+    /* Hyperscan alone: every rule's fast pattern, one literal database. */
+    exprs = kanshi_calloc(s->rs->nrules + 1, sizeof(*exprs));
+    flags = kanshi_calloc(s->rs->nrules + 1, sizeof(*flags));
+    ids = kanshi_calloc(s->rs->nrules + 1, sizeof(*ids));
+    lens = kanshi_calloc(s->rs->nrules + 1, sizeof(*lens));
+    if (exprs == NULL || flags == NULL || ids == NULL || lens == NULL)
+        return 1;
+    for (size_t i = 0; i < s->rs->nrules; i++) {
+        const uint8_t *pat;
+        size_t len;
+        const struct rule_content *c = detect_fast_pattern(s->rs->rules[i], &len, &pat);
+        if (c == NULL)
+            continue;
+        exprs[np] = (const char *)pat;
+        lens[np] = len;
+        flags[np] = HS_FLAG_SINGLEMATCH | ((c->flags & CONTENT_NOCASE) ? HS_FLAG_CASELESS : 0);
+        ids[np] = (unsigned)np;
+        np++;
+    }
+    if (np > 0 && (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)np, HS_MODE_BLOCK, NULL,
+                                        &db, &cerr) != HS_SUCCESS ||
+                   hs_alloc_scratch(db, &scratch) != HS_SUCCESS)) {
+        fprintf(stderr, "kanshi-sig: hyperscan: %s\n", cerr ? cerr->message : "scratch");
+        return 1;
+    }
+
+    for (unsigned r = 0; r < repeat; r++) {
+        struct worker *w;
+        if (worker_create(&w, &fc, de) != 0)
+            return 1;
+        t0 = bench_now();
+        for (size_t i = 0; i < npk; i++)
+            worker_packet(w, pk[i].linktype, arena + pk[i].off, pk[i].caplen, pk[i].wirelen,
+                          pk[i].ts_usec, bench_alert, &alerts);
+        worker_flush(w);
+        t_full += bench_now() - t0;
+        worker_destroy(w);
+        if (db != NULL) {
+            t0 = bench_now();
+            for (size_t i = 0; i < npk; i++)
+                if (pk[i].pay_len > 0)
+                    hs_scan(db, (const char *)arena + pk[i].off + pk[i].pay_off, pk[i].pay_len,
+                            0, scratch, bench_hs_count, &hs_matches);
+            t_hs += bench_now() - t0;
+        }
+    }
+    printf("bench: %zu rules (%zu fast patterns), %zu packets x %u, %llu bytes, "
+           "%llu payload bytes per pass\n",
+           s->rs->nrules, np, npk, repeat, (unsigned long long)bytes,
+           (unsigned long long)pay_bytes);
+    printf("bench: kanshi pipeline: %.3f s  %.0f packets/s  %.3f Gbit/s  %llu alerts per pass\n",
+           t_full, (double)npk * repeat / t_full, (double)bytes * 8 * repeat / t_full / 1e9,
+           (unsigned long long)(alerts / repeat));
+    if (db != NULL && t_hs > 0) {
+        printf("bench: hyperscan alone: %.3f s  %.0f packets/s  %.3f Gbit/s of payload  "
+               "%llu pattern matches per pass\n",
+               t_hs, (double)npk * repeat / t_hs, (double)pay_bytes * 8 * repeat / t_hs / 1e9,
+               (unsigned long long)(hs_matches / repeat));
+        printf("bench: pipeline / hyperscan-alone time ratio: %.2f\n", t_full / t_hs);
+    }
+    hs_free_scratch(scratch);
+    hs_free_database(db);
+    free(exprs);
+    free(flags);
+    free(ids);
+    free(lens);
+    free(pk);
+    free(arena);
+    detect_engine_destroy(de);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    enum { OPT_EVE = 256 };
+    enum { OPT_EVE = 256, OPT_REPEAT };
+    unsigned repeat = 3;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"rules", required_argument, NULL, 'S'},
         {"read", required_argument, NULL, 'r'},   {"log-dir", required_argument, NULL, 'l'},
         {"eve", required_argument, NULL, OPT_EVE}, {"help", no_argument, NULL, 'h'},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
         {NULL, 0, NULL, 0},
     };
     struct sig s = {0};
@@ -377,6 +577,13 @@ int main(int argc, char **argv)
         case OPT_EVE:
             eve = optarg;
             break;
+        case OPT_REPEAT:
+            repeat = (unsigned)strtoul(optarg, NULL, 10);
+            if (repeat == 0 || repeat > 1000) {
+                fprintf(stderr, "kanshi-sig: --repeat: give 1 to 1000\n");
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -413,6 +620,12 @@ int main(int argc, char **argv)
         rc = cmd_lint(&s, rules, nrules);
     } else if (strcmp(cmd, "stats") == 0) {
         rc = cmd_stats(&s, rules, nrules);
+    } else if (strcmp(cmd, "bench") == 0) {
+        if (npcaps == 0) {
+            fprintf(stderr, "kanshi-sig: bench: give at least one -r PCAP\n");
+            return 2;
+        }
+        rc = cmd_bench(&s, rules, nrules, pcaps, npcaps, repeat);
     } else if (strcmp(cmd, "test") == 0) {
         if (npcaps == 0) {
             fprintf(stderr, "kanshi-sig: test: give at least one -r PCAP\n");

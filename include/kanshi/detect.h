@@ -57,6 +57,13 @@ typedef void (*detect_alert_fn)(void *arg, const struct packet *p, const struct 
 int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
                   const struct packet *p, detect_alert_fn fn, void *arg);
 
+/* The fast pattern the engine uses for r: the content marked fast_pattern,
+ * else the longest non-negated one (cut to fast_pattern:offset,length).
+ * Sets *pat and *len; NULL when r has none. */
+struct rule_content;
+const struct rule_content *detect_fast_pattern(const struct rule *r, size_t *len,
+                                               const uint8_t **pat);
+
 /* Verifies the payload tests of r over buf (exported for unit tests and
  * kanshi-sig).  Returns 1 on match, 0 otherwise. */
 int detect_match_payload(const struct rule *r, const uint8_t *buf, size_t len);

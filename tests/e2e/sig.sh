@@ -43,6 +43,12 @@ if [ -d "$shared/data/rules/et-open-2024" ]; then
 else
     skip=$((skip + 1)); echo "skip stats-et-open: ET Open absent"
 fi
+if "$sig" bench -S signatures/rules -r "$tmp/demo.pcap" --repeat 1 >"$tmp/bench" 2>&1 &&
+    grep -q "kanshi pipeline:" "$tmp/bench" && grep -q "hyperscan alone:" "$tmp/bench"; then
+    ok bench-runs-both
+else
+    bad bench-runs-both
+fi
 if ! "$sig" frobnicate x >/dev/null 2>&1; then ok unknown-command-fails; else bad unknown-command-fails; fi
 echo "sig-e2e: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
