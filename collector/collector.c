@@ -40,13 +40,15 @@
 /* Frames up to twice the protocol's limit are read and refused with a
  * count; beyond that ZeroMQ drops the connection before buffering more. */
 #define COL_MAX_MSG ((int64_t)WIRE_MAX_FRAME * 2)
+/* Room after a sensor's identity members for ,"seq":<20 digits>. */
+#define COL_SEQ_ROOM 32
 
 struct col_sensor {
     char id[STORE_MAX_ID + 1];
     char org[STORE_MAX_NAME + 1];
     unsigned tier;
     bool active;
-    char *ident; /* JSON members for the alert's "kanshi" object */
+    char *ident; /* JSON members for the alert's "kanshi" object, COL_SEQ_ROOM spare */
     size_t ident_len;
     /* For alerts/min: the previous STATS alert counter and when it came. */
     uint64_t prev_alerts;
@@ -193,7 +195,7 @@ static int col_load_sensor(void *arg, const struct store_sensor *se)
         return -ENOMEM;
     }
     s->ident_len = b.len - 2;
-    if ((s->ident = malloc(s->ident_len + 1)) == NULL) {
+    if ((s->ident = malloc(s->ident_len + COL_SEQ_ROOM)) == NULL) {
         jbuf_fini(&b);
         return -ENOMEM;
     }
@@ -533,10 +535,16 @@ static void col_alerts(struct collector *c, struct col_sensor *se, const void *r
     }
     jbuf_reset(&c->out);
     for (size_t i = 0; i < n; i++) {
+        /* The identity plus the alert's sequence number as the wire carried
+         * it: the key of the alert at the collector, so analysts (and the
+         * tests) can tell a republished alert from a new one. */
+        int seqlen = snprintf(se->ident + se->ident_len, COL_SEQ_ROOM, ",\"seq\":%" PRIu64,
+                              c->alerts[i].seq);
         c->offs[i] = c->out.len;
         c->seqs[i] = c->alerts[i].seq;
-        rc = ingest_alert(c->alerts[i].data, c->alerts[i].len, se->ident, se->ident_len,
-                          &c->fields[i], &c->out);
+        rc = ingest_alert(c->alerts[i].data, c->alerts[i].len, se->ident,
+                          se->ident_len + (size_t)seqlen, &c->fields[i], &c->out);
+        se->ident[se->ident_len] = '\0';
         if (rc == -EINVAL) {
             char detail[64];
             snprintf(detail, sizeof(detail), "sequence %" PRIu64, c->alerts[i].seq);
@@ -639,12 +647,13 @@ static void col_hello(struct collector *c, struct col_sensor *se, const void *ri
              h.ruleset[0] != '\0' ? h.ruleset : "-", h.next_seq, h.spool_alerts, acked);
     /* A sensor numbering below what is stored has lost its spool (or is a
      * reinstalled machine with the old key): its new alerts would be taken
-     * for ones already held.  Say so loudly; re-enrolling under a new id is
-     * the clean way out. */
+     * for ones already held.  The ACK below makes it renumber them after
+     * what is stored (spool_advance) before it sends any; say so loudly,
+     * the operator should know the sensor lost its disk. */
     if (h.next_seq != 0 && h.next_seq <= acked)
         log_warnx("sensor %s: numbers its next alert %" PRIu64 " but the collector holds up to "
-                  "%" PRIu64 "; was its spool reset?  Alerts numbered up to %" PRIu64
-                  " would be ignored as already stored",
+                  "%" PRIu64 "; was its spool reset?  It is told to renumber its alerts after "
+                  "%" PRIu64,
                   se->id, h.next_seq, acked, acked);
     col_send_ack(c, rid, rid_len, acked);
 }

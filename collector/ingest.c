@@ -503,11 +503,12 @@ static void ij_alert_field(const struct ij_member *m, struct ingest_fields *f)
     }
 }
 
-/* Identity members the sensor may not write. */
+/* Members the collector writes and the sensor may not: the identity, and
+ * the sequence number (the wire's, not the JSON's). */
 static bool ij_reserved(const struct ij_member *m)
 {
     return ij_key_is(m, "sensor_id") || ij_key_is(m, "organisation") || ij_key_is(m, "tier") ||
-           ij_key_is(m, "supervising_ministry");
+           ij_key_is(m, "supervising_ministry") || ij_key_is(m, "seq");
 }
 
 /* ---- the alert ---------------------------------------------------------------------------- */

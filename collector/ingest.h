@@ -11,10 +11,10 @@
  *  - takes out the fields the store indexes (time, addresses, ports,
  *    protocol, signature id, severity, signature);
  *  - rewrites the "kanshi" object so that the identity in it is the
- *    registry's: every "sensor_id", "organisation", "tier" and
- *    "supervising_ministry" the sensor wrote is dropped (keys are compared
- *    after unescaping, so "\u0074ier" is "tier") and the caller's identity
- *    members are put first.  Several "kanshi" objects are merged into one at
+ *    registry's: every "sensor_id", "organisation", "tier",
+ *    "supervising_ministry" and "seq" the sensor wrote is dropped (keys are
+ *    compared after unescaping, so "\u0074ier" is "tier") and the caller's
+ *    identity members (the collector adds the wire's "seq") are put first.  Several "kanshi" objects are merged into one at
  *    the place of the first; a "kanshi" that is not an object is replaced.
  *    An alert without one gets one at the end.  Everything else is copied
  *    byte for byte.

@@ -295,7 +295,9 @@ static int ctl_public_key_arg(const char *arg, char out[UPLINK_KEY_LEN + 1])
 {
     char err[512];
 
-    if (strlen(arg) == UPLINK_KEY_LEN && store_key_ok(arg)) {
+    /* An existing file wins: a 40-character path can be valid Z85 too
+     * ("build/san/e2e-zeroloss/collector.key.pub" is). */
+    if (access(arg, F_OK) != 0 && strlen(arg) == UPLINK_KEY_LEN && store_key_ok(arg)) {
         memcpy(out, arg, UPLINK_KEY_LEN + 1);
         return 0;
     }
@@ -1250,25 +1252,30 @@ static int cmd_alerts_tail(struct ctl *x, int argc, char **argv)
 {
     static const char usage[] =
         "alerts tail (--feed ENDPOINT | --tier N) --key ANALYST_SECRET_FILE\n"
-        "         [--collector-key Z85|FILE] [--json] [--count N] [--timeout SECONDS]";
+        "         [--collector-key Z85|FILE] [--json] [--count N] [--timeout SECONDS] [--stamp]";
     static const struct option opts[] = {
-        {"feed", required_argument, NULL, 'f'},    {"tier", required_argument, NULL, 't'},
-        {"key", required_argument, NULL, 'k'},     {"collector-key", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},          {"count", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0},
+        {"feed", required_argument, NULL, 'f'},
+        {"tier", required_argument, NULL, 't'},
+        {"key", required_argument, NULL, 'k'},
+        {"collector-key", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"count", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"stamp", no_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
     };
     const char *feed = NULL, *keyfile = NULL, *ckey_arg = NULL;
     char endpoint[512], err[512], sec[UPLINK_KEY_LEN + 1], pub[UPLINK_KEY_LEN + 1];
     char ckey[UPLINK_KEY_LEN + 1], topic[16] = "";
     uint64_t count = 0, timeout = 0, got = 0, v;
     unsigned tier = 0;
-    bool json = false, refused = false;
+    bool json = false, refused = false, stamp = false;
     void *ctx = NULL, *sub = NULL, *mon = NULL;
     struct sigaction sa;
     int64_t deadline = 0;
     int ch, rc = CTL_OK, zero = 0;
 
-    while ((ch = getopt_long(argc, argv, "f:t:k:c:jn:T:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "f:t:k:c:jn:T:S", opts, NULL)) != -1) {
         switch (ch) {
         case 'f':
             feed = optarg;
@@ -1294,6 +1301,9 @@ static int cmd_alerts_tail(struct ctl *x, int argc, char **argv)
         case 'T':
             if (ctl_parse_uint(optarg, 86400 * 365, &timeout) != 0)
                 return ctl_usage_error(usage, "--timeout must be a number of seconds");
+            break;
+        case 'S':
+            stamp = true;
             break;
         default:
             return ctl_usage_error(usage, "unknown option");
@@ -1387,6 +1397,12 @@ static int cmd_alerts_tail(struct ctl *x, int argc, char **argv)
             if (zmq_msg_more(&t) && zmq_msg_recv(&m, sub, 0) >= 0) {
                 const char *data = zmq_msg_data(&m);
                 size_t len = zmq_msg_size(&m);
+                /* Arrival time first, for latency measurements (make bench). */
+                if (stamp) {
+                    struct timespec ts;
+                    clock_gettime(CLOCK_REALTIME, &ts);
+                    printf("%lld\t", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+                }
                 if (json)
                     printf("%.*s\n", (int)len, data);
                 else

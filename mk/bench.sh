@@ -1,10 +1,22 @@
 #!/bin/sh
-# bench.sh BUILD — sensor throughput, the figure every change is measured by.
+# bench.sh BUILD — the figures every change is measured by.
 #
-# Reads ../shared/data/pcaps/corpus-ether.pcap (268k real packets) when it is
-# there, else a capture kanshi-pktgen makes, with the shipped ruleset; runs
-# it REPEAT times (default 3) and reports the best run's packets/s, Gbit/s
-# and alert count, as the sensor measured its own packet loop.
+# 1. Sensor throughput: reads ../shared/data/pcaps/corpus-ether.pcap (268k
+#    real packets) when it is there, else a capture kanshi-pktgen makes, with
+#    the shipped ruleset; runs it REPEAT times (default 3) and reports the best
+#    run's packets/s, Gbit/s and alert count, as the sensor measured its own
+#    packet loop.
+# 2. The GSOC side, real processes on 127.0.0.1 (GSOC=0 skips it):
+#    - alerts/s from one sensor into the collector's SQLite store with
+#      durability on (synchronous=full; the spool's fsync "batch"), with a
+#      subscriber on the feed, measured by the store's own clock (first to
+#      last alert received) and from the sensor's start to the last ACK;
+#    - latency from the moment the sensor made an alert (kanshi-sensor
+#      --stamp) to its arrival at a tier feed's subscriber (kanshictl alerts
+#      tail --stamp; same host, same clock), at a steady 2,000 alerts/s fed
+#      through a FIFO, with the spool's fsync "batch" (every 100 ms, the
+#      default) and "always".  Latency at full throughput would only measure
+#      the queue.  Needs python3 (the pacer and the percentiles) and sqlite3.
 set -eu
 build=${1:-build}
 repeat=${REPEAT:-3}
@@ -45,3 +57,157 @@ gbps=$(grep 'packet loop' "$out/best.txt" | awk '{print $10}')
 printf 'bench: %s packets, %s bytes, %s rules\n' "$pkts" "$bytes" "$rules_n"
 printf 'bench: %.0f packets/s  %s Gbit/s  %s alerts  (%s s in the packet loop)\n' \
     "$best" "$gbps" "$alerts" "$secs"
+
+[ "${GSOC:-1}" = 0 ] && exit 0
+
+# --- 2. the GSOC side ----------------------------------------------------------------------
+for t in sqlite3 python3; do
+    command -v $t >/dev/null || { echo "bench: GSOC part skipped (needs $t)"; exit 0; }
+done
+g="$out/gsoc"
+rm -rf "$g" && mkdir -p "$g"
+ctl="$build/kanshictl"
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+trap 'cleanup; exit 1' HUP INT PIPE TERM
+used=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://')
+port=18700
+while echo "$used" | grep -qx "$port\|$((port + 1))"; do port=$((port + 10)); done
+"$ctl" keygen --out "$g/collector.key" >/dev/null 2>&1
+cat >"$g/collector.yaml" <<EOF
+listen: tcp://127.0.0.1:$port
+secret-key-file: $g/collector.key
+database: $g/collector.db
+synchronous: full
+feeds:
+  - name: tier1
+    endpoint: tcp://127.0.0.1:$((port + 1))
+    tiers: [1]
+EOF
+C="-c $g/collector.yaml"
+"$ctl" $C registry import collector/registry.example >/dev/null
+"$ctl" $C sensor enroll bench-gw-01 --org "Digital Agency" --endpoint "tcp://127.0.0.1:$port" \
+    --out "$g" --spool-dir "$g/spool" >/dev/null 2>&1
+sed -i '/^uplink:/a\  drain-timeout: 120' "$g/bench-gw-01.yaml"
+sed 's/^spool:/spool:\n  fsync: always/' "$g/bench-gw-01.yaml" >"$g/bench-gw-01-always.yaml"
+"$ctl" $C analyst add bench --tiers 1 --out "$g" >/dev/null 2>&1
+echo 'alert udp any any -> any any (msg:"KANSHI BENCH"; content:"KANSHIBENCH"; sid:9400001;)' \
+    >"$g/bench.rules"
+# 100,000 datagrams, one alert each.
+awk 'BEGIN {
+    for (f = 0; f < 400; f++) {
+        line = sprintf("udp 10.3.%d.%d:%d > 192.0.2.%d:5353", int(f / 250), f % 250 + 1,
+                       20000 + f, f % 50 + 1)
+        for (i = 0; i < 250; i++)
+            line = line sprintf(" \"KANSHIBENCH %d/%d\"", f, i)
+        print line
+    }
+}' >"$g/bench.spec"
+"$build/kanshi-pktgen" spec "$g/bench.spec" "$g/bench.pcap" >/dev/null
+
+"$build/kanshi-collector" $C >"$g/collector.log" 2>&1 &
+colpid=$!
+pids="$pids $colpid"
+n=0
+until grep -q "listening on" "$g/collector.log"; do
+    n=$((n + 1))
+    [ $n -gt 50 ] && { cat "$g/collector.log"; exit 1; }
+    sleep 0.1
+done
+subscribe() { # OUT [--stamp]: a tier-1 analyst on the feed
+    "$ctl" $C alerts tail --tier 1 --key "$g/bench.key" --json ${2:-} >"$g/$1" 2>"$g/$1.err" &
+    subpid=$!
+    pids="$pids $subpid"
+    n=0
+    until grep -q subscribed "$g/$1.err"; do
+        n=$((n + 1))
+        [ $n -gt 50 ] && { cat "$g/$1.err"; exit 1; }
+        sleep 0.1
+    done
+}
+unsubscribe() {
+    kill "$subpid" 2>/dev/null || true
+    wait "$subpid" 2>/dev/null || true
+}
+
+# Throughput: 400,000 alerts as fast as the sensor makes them.
+echo "bench: GSOC: one kanshi-sensor -> kanshi-collector (SQLite synchronous=full) -> a feed" \
+    "subscriber, on 127.0.0.1"
+subscribe throughput.json
+t0=$(date +%s.%N)
+"$build/kanshi-sensor" -c "$g/bench-gw-01.yaml" -S "$g/bench.rules" -r "$g/bench.pcap" \
+    -r "$g/bench.pcap" -r "$g/bench.pcap" -r "$g/bench.pcap" >"$g/throughput.log" 2>&1 ||
+    { cat "$g/throughput.log"; exit 1; }
+t1=$(date +%s.%N)
+unsubscribe
+rm -f "$g/throughput.json"
+set -- $(sqlite3 -cmd ".timeout 5000" -separator ' ' "$g/collector.db" \
+    "SELECT count(*), max(received) - min(received) FROM alerts")
+stored=$1 span_us=$2
+grep -q "acked seq $stored  pending 0" "$g/throughput.log" ||
+    { echo "bench: not everything was acknowledged:"; tail -3 "$g/throughput.log"; exit 1; }
+awk -v n="$stored" -v span="$span_us" -v t0="$t0" -v t1="$t1" 'BEGIN {
+    printf "bench: %d alerts, spool fsync batch: %.0f alerts/s into the store (first to last " \
+           "stored in %.2f s)\n", n, n / (span / 1e6), span / 1e6
+    printf "bench: %.2f s from the sensor'"'"'s start to the last ACK: %.0f alerts/s end to end\n",
+           t1 - t0, n / (t1 - t0) }'
+
+# Latency: packets written into a FIFO the sensor reads, at a steady rate.
+cat >"$g/pace.py" <<'PY'
+import struct, sys, time
+src, dst, rate, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+data = open(src, "rb").read()
+order = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+recs, off = [], 24
+while off + 16 <= len(data) and len(recs) < count:
+    n = struct.unpack(order + "I", data[off + 8:off + 12])[0]
+    recs.append(data[off:off + 16 + n])
+    off += 16 + n
+out = open(dst, "wb", buffering=0)
+out.write(data[:24])
+t0, per, i = time.monotonic(), max(1, int(rate / 500)), 0
+while i < len(recs):
+    out.write(b"".join(recs[i:i + per]))
+    i += per
+    delay = t0 + i / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+out.close()
+PY
+cat >"$g/latency.py" <<'PY'
+import json, sys
+lat = []
+for line in open(sys.argv[1]):
+    arrived, alert = line.split("\t", 1)
+    lat.append(int(arrived) - json.loads(alert)["kanshi"]["stamp_us"])
+lat.sort()
+n = len(lat)
+q = lambda p: lat[min(n - 1, int(p * n))] / 1000
+print("p50 %5.1f ms  p99 %5.1f ms  max %5.1f ms  (%d alerts)"
+      % (q(0.50), q(0.99), lat[-1] / 1000, n))
+PY
+rate=2000
+count=10000
+for policy in batch always; do
+    if [ $policy = batch ]; then
+        cfg="$g/bench-gw-01.yaml" label="fsync batch (100 ms):"
+    else
+        cfg="$g/bench-gw-01-always.yaml" label="fsync always:"
+    fi
+    subscribe "latency-$policy.out" --stamp
+    rm -f "$g/fifo" && mkfifo "$g/fifo"
+    "$build/kanshi-sensor" --stamp -c "$cfg" -S "$g/bench.rules" -r "$g/fifo" \
+        >"$g/latency-$policy.log" 2>&1 &
+    senpid=$!
+    pids="$pids $senpid"
+    python3 "$g/pace.py" "$g/bench.pcap" "$g/fifo" "$rate" "$count"
+    wait "$senpid" || { cat "$g/latency-$policy.log"; exit 1; }
+    sleep 0.3
+    unsubscribe
+    printf 'bench: latency sensor -> feed subscriber at %d alerts/s, spool %-22s %s\n' "$rate" \
+        "$label" "$(python3 "$g/latency.py" "$g/latency-$policy.out")"
+done
+kill -TERM "$colpid" 2>/dev/null || true
+wait "$colpid" 2>/dev/null || true
+rm -f "$g"/*.pcap "$g/fifo" "$g"/latency-*.out

@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev python3
 libpcap-dev libhyperscan-dev libmaxminddb-dev libyaml-dev
 libzmq3-dev libsodium-dev libsqlite3-dev libpcre2-dev zlib1g-dev
-tcpdump wireshark-common iproute2"
+tcpdump wireshark-common iproute2 sqlite3"
 
 missing=""
 for p in $PKGS; do

@@ -62,6 +62,7 @@ struct sensor {
     struct capture *cap;
     struct jbuf jb;
     bool table;
+    bool stamp; /* --stamp: kanshi.stamp_us in every alert */
     uint64_t alerts;
     uint64_t started_usec;
     uint64_t run_usec; /* time spent in the packet loop */
@@ -89,7 +90,7 @@ struct options {
     const char *logdir;
     const char *eve;
     const char *sensor_id;
-    bool table, strict, test_only, quiet;
+    bool table, strict, test_only, quiet, stamp;
     int verbose;
 };
 
@@ -111,6 +112,8 @@ static void usage(FILE *f)
             "      --eve FILE        write alerts to FILE ('-' for stdout)\n"
             "      --table           print alerts as a readable table on stdout\n"
             "      --sensor-id ID    override the config's sensor-id\n"
+            "      --stamp           debugging: put the time each alert was made into it\n"
+            "                        (kanshi.stamp_us), to measure latency to the feeds\n"
             "      --strict          fail when any rule does not load\n"
             "  -n, --test            check config and rules, then exit\n"
             "  -q, --quiet           no statistics at exit\n"
@@ -136,7 +139,7 @@ static int push_str(char ***arr, size_t *n, const char *s)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_EVE = 256, OPT_TABLE, OPT_STRICT, OPT_SENSOR_ID };
+    enum { OPT_EVE = 256, OPT_TABLE, OPT_STRICT, OPT_SENSOR_ID, OPT_STAMP };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"rules", required_argument, NULL, 'S'},
@@ -148,6 +151,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"table", no_argument, NULL, OPT_TABLE},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"sensor-id", required_argument, NULL, OPT_SENSOR_ID},
+        {"stamp", no_argument, NULL, OPT_STAMP},
         {"test", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -190,6 +194,9 @@ static void parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_SENSOR_ID:
             o->sensor_id = optarg;
+            break;
+        case OPT_STAMP:
+            o->stamp = true;
             break;
         case 'n':
             o->test_only = true;
@@ -340,6 +347,29 @@ static void print_table_row(const struct packet *p, const struct rule *r, int se
            r->msg ? r->msg : "");
 }
 
+/*
+ * --stamp: adds "stamp_us", the wall-clock time the alert was made, to its
+ * "kanshi" object — the start of the latency `make bench` measures up to a
+ * feed subscriber (`kanshictl alerts tail --stamp` notes the end).  The EVE
+ * formatter closes every alert with that object, so the member goes in
+ * before the last two braces; anything else is left alone.
+ */
+static void stamp_alert(struct jbuf *b)
+{
+    struct timespec ts;
+    char member[48];
+    int n;
+
+    if (!jbuf_ok(b) || b->len < 3 || memcmp(b->p + b->len - 3, "}}\n", 3) != 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    n = snprintf(member, sizeof(member), ",\"stamp_us\":%llu}}\n",
+                 (unsigned long long)ts.tv_sec * 1000000ull +
+                     (unsigned long long)ts.tv_nsec / 1000u);
+    b->len -= 3;
+    jbuf_raw(b, member, (size_t)n);
+}
+
 static void on_alert(void *arg, const struct packet *p, const struct rule *r)
 {
     struct sensor *s = arg;
@@ -371,6 +401,8 @@ static void on_alert(void *arg, const struct packet *p, const struct rule *r)
     if (s->eve != NULL || s->spool != NULL) {
         jbuf_reset(&s->jb);
         eve_format_alert(&s->jb, &a);
+        if (s->stamp)
+            stamp_alert(&s->jb);
         if (jbuf_ok(&s->jb) && s->eve != NULL)
             eve_writer_write(s->eve, s->jb.p, s->jb.len);
         /* The spool holds the JSON object without its newline.  A full
@@ -380,6 +412,12 @@ static void on_alert(void *arg, const struct packet *p, const struct rule *r)
                                   NULL);
             if (rc != 0 && rc != KANSHI_ELIMIT)
                 s->spool_errors++;
+            /* The batch fsync's clock is checked here too (a clock read when
+             * nothing is due): at a few packets a second the loop's
+             * housekeeping every 1024 packets would leave an alert unsynced,
+             * so unsent, for seconds. */
+            if (rc == 0)
+                spool_flush(s->spool);
         }
     }
     if (s->table)
@@ -448,11 +486,13 @@ static void print_stats(struct sensor *s)
             uplink_get_stats(s->uplink, &us);
         fprintf(stderr,
                 "  uplink:   %s  connects %llu  disconnects %llu  handshake failures %llu"
-                "  batches %llu  alerts sent %llu  resends %llu  acked seq %llu\n",
+                "  batches %llu  alerts sent %llu  resends %llu  acked seq %llu"
+                "  renumbered %llu\n",
                 us.connected ? "connected" : "not connected", (unsigned long long)us.connects,
                 (unsigned long long)us.disconnects, (unsigned long long)us.auth_failures,
                 (unsigned long long)us.batches_sent, (unsigned long long)us.alerts_sent,
-                (unsigned long long)us.resends, (unsigned long long)us.acked_seq);
+                (unsigned long long)us.resends, (unsigned long long)us.acked_seq,
+                (unsigned long long)us.renumbered);
     }
 }
 
@@ -633,7 +673,6 @@ static void uplink_end(struct sensor *s)
         return;
     uplink_housekeeping(s, true); /* the final counters go out with the last STATS */
     spool_get_stats(s->spool, &ss);
-    target = ss.next_seq - 1;
     deadline = now_usec() + (uint64_t)s->cfg.uplink_drain_timeout * 1000000u;
     if (ss.pending > 0)
         log_info("uplink: waiting up to %u s for the collector to acknowledge %llu alerts",
@@ -641,9 +680,16 @@ static void uplink_end(struct sensor *s)
     for (;;) {
         /* The spool hands out only what its fsync policy made durable. */
         spool_flush(s->spool);
+        /* The last number is read afresh each time: the collector's answer
+         * to HELLO may have renumbered the spool (spool_advance). */
+        spool_get_stats(s->spool, &ss);
+        target = ss.next_seq - 1;
         if (uplink_wait_acked(s->uplink, target, 50) == 0) {
-            done = true;
-            break;
+            spool_get_stats(s->spool, &ss);
+            if (ss.next_seq - 1 == target) {
+                done = true;
+                break;
+            }
         }
         if (now_usec() >= deadline || sig_stop != stop0)
             break;
@@ -674,6 +720,7 @@ int main(int argc, char **argv)
     log_init("kanshi-sensor", o.verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     s.started_usec = now_usec();
     s.table = o.table;
+    s.stamp = o.stamp;
 
     if (config_defaults(&s.cfg) != 0)
         fatalx("out of memory");

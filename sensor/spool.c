@@ -25,6 +25,14 @@
  * record the collector stored must never be lost by the sensor after a power
  * failure, or the sensor would give its sequence number to a new alert that
  * the collector then ignores as a duplicate.
+ *
+ * Numbering: everything inside this file (the segment list, the counters,
+ * the cursor) uses the numbers written on disk ("disk" numbers).  The API
+ * speaks the collector's numbers: disk + shift.  Only the consumer changes
+ * the shift and the ack (spool_advance, spool_ack), under the lock; the
+ * producer never needs the shift except to report the number it gave.  Wire
+ * numbers are computed from the ack (wire ack + distance on disk), which is
+ * the same modulo 2^64 and keeps every comparison free of wrap-around.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -217,7 +225,9 @@ struct spool {
     size_t nsegs, segcap;
     bool active_open; /* segs[nsegs-1] is the producer's file */
     bool writing;     /* the producer is between reserve and publish */
-    uint64_t next_seq, committed_seq, durable_seq, acked;
+    uint64_t next_seq, committed_seq, durable_seq, acked; /* disk numbers */
+    uint64_t shift; /* wire number = disk number + shift (modulo 2^64) */
+    bool confirmed; /* "acked" exists: the collector confirmed the numbering */
     uint64_t bytes, dropped_full, recovered_truncated;
 
     /* Producer only. */
@@ -368,40 +378,49 @@ static int spool_scan_cmp(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* Reads "acked": 0 and *bad=false when missing. */
-static int spool_read_acked(struct spool *s, uint64_t *acked, bool *bad)
+/* Reads "acked" (wire ack and shift): *found=false when missing, *bad=true
+ * when unreadable. */
+static int spool_read_acked(struct spool *s, uint64_t *acked, uint64_t *shift, bool *found,
+                            bool *bad)
 {
-    uint8_t b[13];
+    uint8_t b[21];
     int fd = openat(s->dirfd, "acked", O_RDONLY | O_CLOEXEC);
     ssize_t n;
 
-    *acked = 0;
-    *bad = false;
+    *acked = *shift = 0;
+    *found = *bad = false;
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
+    *found = true;
     n = spool_pread_all(fd, b, sizeof(b), 0);
     close(fd);
     if (n < 0)
         return (int)n;
-    if (n != 12 || spool_crc32(0, b, 8) != spool_get32(b + 8)) {
+    if ((n != 12 && n != 20) || spool_crc32(0, b, (size_t)n - 4) != spool_get32(b + n - 4)) {
         *bad = true;
         return 0;
     }
     *acked = spool_get64(b);
+    if (n == 20)
+        *shift = spool_get64(b + 8);
     return 0;
 }
 
-static int spool_write_acked(struct spool *s, uint64_t seq)
+/* Writes "acked" (12 bytes when the shift is 0, as before there was one). */
+static int spool_write_acked(struct spool *s, uint64_t seq, uint64_t shift)
 {
-    uint8_t b[12];
+    uint8_t b[20];
+    size_t len = shift != 0 ? 20 : 12;
     int fd, rc = 0;
 
     spool_put64(b, seq);
-    spool_put32(b + 8, spool_crc32(0, b, 8));
+    if (shift != 0)
+        spool_put64(b + 8, shift);
+    spool_put32(b + len - 4, spool_crc32(0, b, len - 4));
     fd = openat(s->dirfd, "acked.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    if (pwrite(fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
+    if (pwrite(fd, b, len, 0) != (ssize_t)len)
         rc = errno != 0 ? -errno : -EIO;
     /* The ack is what lets segments be deleted: it must be on disk first. */
     if (rc == 0 && fsync(fd) != 0)
@@ -430,14 +449,15 @@ static int spool_recover(struct spool *s, char *err, size_t errlen)
 {
     struct spool_scan *scans = NULL;
     size_t nscans = 0, cap = 0;
-    uint64_t acked, prev = 0, max_seq = 0;
-    bool acked_bad;
+    uint64_t acked, wire_acked, shift, prev = 0, max_seq = 0;
+    bool acked_found, acked_bad;
     DIR *d;
     struct dirent *de;
     int dfd, rc;
 
-    if ((rc = spool_read_acked(s, &acked, &acked_bad)) != 0)
+    if ((rc = spool_read_acked(s, &wire_acked, &shift, &acked_found, &acked_bad)) != 0)
         return spool_err(err, errlen, rc, s->dir, "acked", NULL);
+    acked = wire_acked - shift; /* the disk number */
     if (unlinkat(s->dirfd, "acked.tmp", 0) != 0 && errno != ENOENT)
         return spool_err(err, errlen, -errno, s->dir, "acked.tmp", NULL);
 
@@ -529,21 +549,19 @@ static int spool_recover(struct spool *s, char *err, size_t errlen)
     }
 
     if (acked_bad) {
-        /* Resending is harmless (the collector drops duplicates); reusing a
-         * sequence number is not, so recover the ack from the segments. */
+        /* Keep every record as unacknowledged.  The numbers (and the shift)
+         * are unknown now, so the numbering is unconfirmed: the collector's
+         * answer to the next HELLO renumbers whatever it cannot be about
+         * (spool_advance), so no number is reused for a different alert. */
         uint64_t lowest = 0;
         for (size_t i = 0; i < nscans && lowest == 0; i++)
             if (!scans[i].gone && scans[i].nrec > 0)
                 lowest = scans[i].first_rec;
-        if (lowest == 0) {
-            rc = spool_err(err, errlen, KANSHI_EPARSE, s->dir, "acked",
-                           "corrupt, and no segment left to recover the sequence from; "
-                           "restore it or move the spool away to start numbering afresh");
-            goto out;
-        }
-        acked = lowest - 1;
-        log_warnx("%s/acked: corrupt; resending everything from sequence %" PRIu64, s->dir,
-                  lowest);
+        acked = lowest > 0 ? lowest - 1 : 0;
+        shift = 0;
+        log_warnx("%s/acked: corrupt; keeping the %s as unacknowledged and taking the "
+                  "numbering from the collector at the next connection",
+                  s->dir, lowest > 0 ? "spooled alerts" : "(empty) spool");
     }
 
     for (size_t i = 0; i < nscans; i++) {
@@ -571,12 +589,16 @@ static int spool_recover(struct spool *s, char *err, size_t errlen)
         s->bytes += seg.size;
     }
 
-    if (acked == UINT64_MAX || max_seq == UINT64_MAX) {
+    /* The next number must exist, on disk and on the wire. */
+    if (acked == UINT64_MAX || max_seq == UINT64_MAX ||
+        (acked > max_seq ? 1 : max_seq - acked + 1) > UINT64_MAX - (acked + shift)) {
         rc = spool_err(err, errlen, KANSHI_EPARSE, s->dir, NULL,
                        "sequence numbers exhausted (corrupt ack or segment?)");
         goto out;
     }
     s->acked = acked;
+    s->shift = shift;
+    s->confirmed = acked_found && !acked_bad;
     s->next_seq = (acked > max_seq ? acked : max_seq) + 1;
     s->committed_seq = s->durable_seq = s->next_seq - 1;
 
@@ -753,9 +775,11 @@ int spool_append(struct spool *s, const uint8_t *data, uint32_t len, uint64_t *s
         return KANSHI_ELIMIT;
     }
     n = s->next_seq;
-    if (n == UINT64_MAX) {
+    /* 584 years at a billion alerts a second, unless a collector's number
+     * (spool_advance) or a damaged "acked" started us near the end. */
+    if (n == UINT64_MAX || n - s->acked >= UINT64_MAX - (s->acked + s->shift)) {
         pthread_mutex_unlock(&s->mu);
-        return -EOVERFLOW; /* 584 years at a billion alerts a second */
+        return -EOVERFLOW;
     }
     s->writing = true;
     pthread_mutex_unlock(&s->mu);
@@ -824,9 +848,10 @@ int spool_append(struct spool *s, const uint8_t *data, uint32_t len, uint64_t *s
     if (s->fsync != SPOOL_FSYNC_BATCH)
         s->durable_seq = n;
     s->writing = false;
-    pthread_mutex_unlock(&s->mu);
+    /* Under the lock, so the number matches the shift of this moment. */
     if (seq != NULL)
-        *seq = n;
+        *seq = n + s->shift;
+    pthread_mutex_unlock(&s->mu);
     return 0;
 
 fail:
@@ -869,10 +894,10 @@ int spool_flush(struct spool *s)
 
 /* ---- consumer ------------------------------------------------------------------------------- */
 
-int spool_read(struct spool *s, uint64_t after, size_t max_records, size_t max_bytes,
+int spool_read(struct spool *s, uint64_t wire_after, size_t max_records, size_t max_bytes,
                spool_record_fn fn, void *arg)
 {
-    uint64_t limit;
+    uint64_t limit, after, shift, wire_acked;
     size_t nsnap = 0, count = 0, bytes = 0;
 
     if (max_records == 0)
@@ -881,6 +906,15 @@ int spool_read(struct spool *s, uint64_t after, size_t max_records, size_t max_b
         max_records = INT_MAX; /* the count is returned as an int */
     pthread_mutex_lock(&s->mu);
     limit = s->durable_seq;
+    shift = s->shift;
+    /* To a disk number: nothing at or below the ack, nothing past the last. */
+    wire_acked = s->acked + shift;
+    if (wire_after <= wire_acked)
+        after = s->acked;
+    else if (wire_after - wire_acked >= s->committed_seq - s->acked)
+        after = s->committed_seq;
+    else
+        after = s->acked + (wire_after - wire_acked);
     if (after < limit) {
         if (s->snapcap < s->nsegs) {
             struct spool_seg *v = kanshi_reallocarray(s->snap, s->nsegs, sizeof(*v));
@@ -950,7 +984,7 @@ int spool_read(struct spool *s, uint64_t after, size_t max_records, size_t max_b
                 if (seq > after) {
                     count++;
                     bytes += len;
-                    if (fn(arg, seq, h + SPOOL_REC_HDR, len) != 0 || count >= max_records)
+                    if (fn(arg, seq + shift, h + SPOOL_REC_HDR, len) != 0 || count >= max_records)
                         return (int)count;
                 }
             }
@@ -962,25 +996,30 @@ int spool_read(struct spool *s, uint64_t after, size_t max_records, size_t max_b
     return (int)count;
 }
 
-int spool_ack(struct spool *s, uint64_t seq)
+int spool_ack(struct spool *s, uint64_t wire_seq)
 {
-    uint64_t *doomed = NULL;
+    uint64_t *doomed = NULL, seq, shift, wire_acked;
     size_t ndoomed = 0, keep = 0;
     int rc;
 
     pthread_mutex_lock(&s->mu);
-    if (seq <= s->acked || seq > s->committed_seq) {
+    shift = s->shift;
+    wire_acked = s->acked + shift;
+    if (wire_seq <= wire_acked || wire_seq - wire_acked > s->committed_seq - s->acked) {
         pthread_mutex_unlock(&s->mu);
         return 0;
     }
+    seq = s->acked + (wire_seq - wire_acked);
     pthread_mutex_unlock(&s->mu);
 
-    /* Only the consumer acks, so nothing changes the ack meanwhile. */
-    if ((rc = spool_write_acked(s, seq)) != 0)
+    /* Only the consumer acks or renumbers, so nothing changes the ack or
+     * the shift meanwhile. */
+    if ((rc = spool_write_acked(s, wire_seq, shift)) != 0)
         return rc;
 
     pthread_mutex_lock(&s->mu);
     s->acked = seq;
+    s->confirmed = true;
     doomed = kanshi_reallocarray(NULL, s->nsegs != 0 ? s->nsegs : 1, sizeof(*doomed));
     for (size_t i = 0; i < s->nsegs; i++) {
         struct spool_seg *g = &s->segs[i];
@@ -1014,11 +1053,50 @@ int spool_ack(struct spool *s, uint64_t seq)
     return rc;
 }
 
+int spool_advance(struct spool *s, uint64_t seq)
+{
+    uint64_t wire_acked, given, shift;
+    bool renumber;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    wire_acked = s->acked + s->shift;
+    given = s->committed_seq - s->acked; /* numbers given out after the ack */
+    if (s->confirmed)
+        renumber = seq > wire_acked && seq - wire_acked > given;
+    else
+        renumber = seq != wire_acked;
+    if (!renumber && s->confirmed) {
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    /* Room for what is spooled and one more, as spool_append() wants. */
+    if (renumber && s->next_seq - s->acked >= UINT64_MAX - seq) {
+        pthread_mutex_unlock(&s->mu);
+        return -EOVERFLOW;
+    }
+    /* The disk number of the ack stays; the shift moves it to seq.  Records
+     * the producer adds meanwhile are after the ack, so they follow too. */
+    shift = renumber ? seq - s->acked : s->shift;
+    if (!renumber)
+        seq = wire_acked;
+    pthread_mutex_unlock(&s->mu);
+
+    if ((rc = spool_write_acked(s, seq, shift)) != 0)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    s->shift = shift;
+    s->confirmed = true;
+    pthread_mutex_unlock(&s->mu);
+    return renumber ? 1 : 0;
+}
+
 void spool_get_stats(struct spool *s, struct spool_stats *st)
 {
     pthread_mutex_lock(&s->mu);
-    st->next_seq = s->next_seq;
-    st->acked_seq = s->acked;
+    st->next_seq = s->next_seq + s->shift;
+    st->acked_seq = s->acked + s->shift;
+    st->confirmed = s->confirmed;
     st->bytes = s->bytes;
     st->pending = spool_pending_locked(s);
     st->dropped_full = s->dropped_full;

@@ -9,6 +9,15 @@
  * keeping at most max_inflight_batches / max_inflight_alerts unacknowledged
  * and turning ACKs into spool_ack().
  *
+ * Nothing goes out on a connection before the collector has answered HELLO:
+ * its ACK says where it stands for this sensor's key, and spool_advance()
+ * renumbers the spool when that cannot be about the spool's own alerts (a
+ * sensor whose spool was reset but kept its key would otherwise send new
+ * alerts under numbers the collector already holds, have them acknowledged
+ * as duplicates and deleted: lost without a word).  So an alert is only ever
+ * sent under a numbering the collector has confirmed.  Any later ACK above
+ * what the spool numbered (a clone of this sensor?) renumbers the same way.
+ *
  * ZeroMQ does the reconnecting (with exponential back-off up to
  * ZMQ_RECONNECT_IVL_MAX) and the dead-peer detection (ZMTP heartbeats).
  * ZMQ_IMMEDIATE keeps messages from queueing for a connection that is not up,
@@ -66,6 +75,8 @@ struct uplink {
 
     /* Thread only. */
     bool connected, need_hello;
+    bool await_hello; /* HELLO sent, its ACK not yet in: send no alerts */
+    uint64_t hello_sent_ms, last_renumber_warn_ms;
     uint64_t acked, sent_upto;
     struct uplink_batch win[UPLINK_MAX_WINDOW];
     size_t win_head, win_len;
@@ -537,10 +548,66 @@ static bool uplink_fill_window(struct uplink *u)
     return sent;
 }
 
+/* The collector holds more than this spool ever numbered (or the numbering
+ * was unconfirmed): spool_advance() renumbers.  Returns true when the ACK
+ * has been dealt with here. */
+static bool uplink_advance(struct uplink *u, uint64_t seq)
+{
+    struct spool_stats before, after;
+    uint64_t now;
+    int rc;
+
+    spool_get_stats(u->sp, &before);
+    rc = spool_advance(u->sp, seq);
+    if (rc == 0)
+        return false;
+    now = uplink_now_ms();
+    if (rc < 0) {
+        /* Sending now could have alerts taken for duplicates: wait for the
+         * next HELLO's answer and try again. */
+        pthread_mutex_lock(&u->mu);
+        u->st.spool_errors++;
+        pthread_mutex_unlock(&u->mu);
+        log_warnx("uplink: the collector holds sequences up to %" PRIu64 " for this sensor; "
+                  "cannot renumber the spool after it: %s; sending nothing until it can",
+                  seq, kanshi_strerror(rc));
+        u->await_hello = true;
+        u->hello_sent_ms = now;
+        return true;
+    }
+    spool_get_stats(u->sp, &after);
+    if (u->last_renumber_warn_ms == 0 || now - u->last_renumber_warn_ms >= UPLINK_WARN_EVERY_MS) {
+        u->last_renumber_warn_ms = now;
+        log_warnx("uplink: the collector already holds sequences up to %" PRIu64 " for this "
+                  "sensor's key, but this spool %s (was the spool reset or restored, or does "
+                  "another sensor use this key?); renumbered its %" PRIu64 " unacknowledged "
+                  "alert(s) to follow, next sequence %" PRIu64 " (was %" PRIu64 ")",
+                  seq,
+                  before.confirmed ? "never numbered beyond that"
+                                   : "has no acknowledged numbering of its own",
+                  after.pending, after.next_seq, before.next_seq);
+    }
+    /* Whatever was in flight carried the old numbers: start again from the
+     * new ack, after telling the collector the new numbering. */
+    u->acked = seq;
+    uplink_rewind(u);
+    u->need_hello = true;
+    u->await_hello = false;
+    pthread_mutex_lock(&u->mu);
+    u->st.acked_seq = seq;
+    u->st.renumbered++;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+    return true;
+}
+
 static void uplink_on_ack(struct uplink *u, uint64_t seq)
 {
     int rc;
 
+    if (uplink_advance(u, seq))
+        return;
+    u->await_hello = false; /* the answer to HELLO: the numbering stands */
     if (seq <= u->acked)
         return;
     u->acked = seq;
@@ -686,8 +753,8 @@ static void *uplink_main(void *arg)
             {.socket = u->sock, .events = ZMQ_POLLIN},
             {.socket = u->mon, .events = ZMQ_POLLIN},
         };
-        bool window_open =
-            u->connected && u->win_len < u->max_batches && u->inflight < u->max_alerts;
+        bool window_open = u->connected && !u->await_hello && u->win_len < u->max_batches &&
+                           u->inflight < u->max_alerts;
         /* With room in the window, look at the spool often: that is the
          * latency of an alert when the link is idle. */
         long timeout = window_open ? 10 : 100;
@@ -708,6 +775,16 @@ static void *uplink_main(void *arg)
             if (uplink_send_hello(u) != 0)
                 continue; /* pipe not attached yet: try again shortly */
             u->need_hello = false;
+            u->await_hello = true;
+            u->hello_sent_ms = now;
+        }
+        if (u->await_hello) {
+            if (now - u->hello_sent_ms >= u->ack_timeout_ms) {
+                log_info("uplink: no answer to HELLO for %u ms; sending it again",
+                         u->ack_timeout_ms);
+                u->need_hello = true;
+            }
+            goto stats; /* no alerts before the answer */
         }
         if (u->win_len > 0 && now - u->progress_ms >= u->ack_timeout_ms) {
             log_info("uplink: no ACK for %u ms; resending from sequence %" PRIu64,
@@ -718,6 +795,7 @@ static void *uplink_main(void *arg)
             pthread_mutex_unlock(&u->mu);
         }
         uplink_fill_window(u);
+    stats:
         if (now >= u->next_stats_ms) {
             if (uplink_send_stats(u) == 0)
                 u->next_stats_ms = now + u->stats_interval_ms;

@@ -6,9 +6,13 @@
  * sensor's key pair comes from its key file.  The thread reads alerts from
  * the spool and sends them as ALERTS batches (include/kanshi/wire.h), keeps a
  * bounded window of unacknowledged batches in flight, and turns every ACK into
- * spool_ack().  On (re)connect it sends HELLO and resends everything after
- * the last ACK; so does an ACK that does not come in time.  Duplicates are
- * harmless: the collector ignores a (sensor, sequence) it already has.
+ * spool_ack().  On (re)connect it sends HELLO and, once the collector has
+ * answered it, resends everything after the last ACK; so does an ACK that
+ * does not come in time.  Duplicates are harmless: the collector ignores a
+ * (sensor, sequence) it already has.  An ACK above anything the spool has
+ * numbered (the collector holds alerts of a reset spool under this key)
+ * renumbers the spool's unacknowledged alerts after it (spool_advance()), so
+ * none is mistaken for a duplicate.
  *
  * The packet path never waits on the network: it only appends to the spool
  * and publishes counters with uplink_set_counter() (a relaxed atomic store).
@@ -57,7 +61,8 @@ struct uplink_stats {
     uint64_t resends;        /* times the window restarted from the last ACK */
     uint64_t acked_seq;      /* highest sequence the collector acknowledged */
     uint64_t frames_rejected; /* from the collector: malformed or unexpected */
-    uint64_t spool_errors;   /* spool_read/spool_ack failures */
+    uint64_t spool_errors;   /* spool_read/spool_ack/spool_advance failures */
+    uint64_t renumbered;     /* times the collector's ACK made the spool renumber */
     int connected;           /* 1 while a handshake has succeeded and not dropped */
 };
 
@@ -80,7 +85,9 @@ int uplink_start(struct uplink *u);
 
 /*
  * Waits until the collector has acknowledged every sequence up to seq, or
- * timeout_ms passed.  0 when it has, -ETIMEDOUT otherwise.
+ * timeout_ms passed.  0 when it has, -ETIMEDOUT otherwise.  A renumbering
+ * (spool_advance) moves the numbers meanwhile: a caller waiting for "all"
+ * reads the spool's next_seq again after a 0.
  */
 int uplink_wait_acked(struct uplink *u, uint64_t seq, uint32_t timeout_ms);
 

@@ -3,12 +3,15 @@
  * whatever a crash, a full disk or bit rot left in the spool directory,
  * spool_open() must not crash, and what it then hands out must be sane.
  *
- * The first byte holds flags: bit 0, the next 12 bytes are the "acked" file;
- * bit 1, the rest is two segments, the first as long as the next two bytes
- * say (so a damaged segment need not be the last one).  The files go into a
- * private directory, which is emptied after every input.
+ * The first byte holds flags: bit 0, the next 12 bytes are the "acked" file
+ * (20 with bit 2: the form that carries a shift); bit 1, the rest is two
+ * segments, the first as long as the next two bytes say (so a damaged
+ * segment need not be the last one); bit 3, the last 8 bytes of the input are
+ * a collector's number the spool is then squared with (spool_advance).
+ * The files go into a private directory, which is emptied after every input.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_read r = {0};
     char err[512];
     uint8_t flags;
-    uint64_t seq;
+    uint64_t seq, collector = 0;
+    size_t acklen;
     int n;
 
     if (fuzz_dir[0] == '\0') {
@@ -99,10 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flags = data[0];
     data++;
     size--;
-    if ((flags & 1) && size >= 12) {
-        fuzz_write("acked", data, 12);
-        data += 12;
-        size -= 12;
+    if ((flags & 8) && size >= 8) {
+        for (size_t i = size - 8; i < size; i++)
+            collector = collector << 8 | data[i];
+        size -= 8;
+    }
+    acklen = (flags & 4) ? 20 : 12;
+    if ((flags & 1) && size >= acklen) {
+        fuzz_write("acked", data, acklen);
+        data += acklen;
+        size -= acklen;
     }
     if ((flags & 2) && size >= 2) {
         size_t split = (size_t)data[0] << 8 | data[1];
@@ -121,6 +131,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         spool_get_stats(s, &st);
         if (st.next_seq <= st.acked_seq)
             abort();
+        if (flags & 8) {
+            /* A collector's answer: afterwards everything pending follows it. */
+            uint64_t pending = st.pending;
+            n = spool_advance(s, collector);
+            spool_get_stats(s, &st);
+            if (n < 0 && n != -EOVERFLOW)
+                abort();
+            if (n == 1 && (st.acked_seq != collector || st.pending != pending ||
+                           st.next_seq <= st.acked_seq || !st.confirmed))
+                abort();
+            r.last = st.acked_seq;
+        }
         n = spool_read(s, 0, SIZE_MAX, SIZE_MAX, fuzz_record, &r);
         if (n >= 0 && ((uint64_t)n != r.n || (r.n > 0 && r.last >= st.next_seq)))
             abort();

@@ -95,6 +95,17 @@ TEST(test_claims_replaced)
     /* Nested "organisation" elsewhere is not ours to touch. */
     CHECK_INT(run("{\"alert\":{\"organisation\":\"x\"}}"), 0);
     CHECK_CONTAINS(out.p, "{\"alert\":{\"organisation\":\"x\"},\"kanshi\":");
+    /* The sequence number is the collector's (from the frame, in the
+     * identity it passes), never one the sensor wrote. */
+    {
+        static const char ident_seq[] = "\"sensor_id\":\"jps-1\",\"seq\":42";
+        static const char in[] = "{\"kanshi\":{\"seq\":7,\"s\\u0065q\":8,\"keep\":1}}";
+        jbuf_reset(&out);
+        CHECK_INT(ingest_alert((const uint8_t *)in, strlen(in), ident_seq, strlen(ident_seq), &f,
+                               &out),
+                  0);
+        CHECK_STR(out.p, "{\"kanshi\":{\"sensor_id\":\"jps-1\",\"seq\":42,\"keep\":1}}");
+    }
 }
 
 TEST(test_appends)

@@ -4,7 +4,10 @@
  * collector: it stores alerts in sequence, ignores what it already has and
  * ACKs what it stored.  Covers delivery in order down to an empty spool, the
  * collector going away and coming back, a wrong collector key, a sensor the
- * ZAP handler refuses, the key files, and the time to push 100,000 alerts.
+ * ZAP handler refuses, the key files, and the time to push 100,000 alerts;
+ * and the numbering: nothing is sent before the collector answered HELLO,
+ * and a collector that holds more than the spool ever numbered (a reset
+ * spool, a clone of the sensor) makes it renumber instead of losing alerts.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -95,7 +98,47 @@ struct server {
     struct wire_stats last_stats;
     uint32_t alert_len; /* expected alert size, 0: do not check content */
     uint64_t zap_denied;
+    bool hello_silent; /* do not answer HELLO */
+    /* Another sensor with the same key: when a batch starting above
+     * clone_at arrives, the store already holds up to clone_to. */
+    uint64_t clone_at, clone_to;
+    /* Which alerts (by the sensor's own "seq" in the content, its number at
+     * spooling time) were stored, and how many were stored twice. */
+    uint8_t *seen;
+    uint64_t seen_max, seen_n, seen_twice;
 };
+
+static void server_ack(struct server *s, zmq_msg_t *id)
+{
+    struct wire_buf b;
+
+    wire_buf_init(&b);
+    wire_encode_ack(&b, s->stored);
+    zmq_send(s->router, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
+    zmq_send(s->router, b.p, b.len, 0);
+    wire_buf_fini(&b);
+}
+
+/* Notes the original number make_alert() put into a stored alert. */
+static void server_seen(struct server *s, const struct wire_alert *a)
+{
+    char buf[128];
+    const char *p;
+    unsigned long long v;
+
+    if (s->seen == NULL)
+        return;
+    snprintf(buf, sizeof(buf), "%.*s", a->len < 127 ? (int)a->len : 127, (const char *)a->data);
+    if ((p = strstr(buf, "\"seq\":")) == NULL || (v = strtoull(p + 6, NULL, 10)) == 0 ||
+        v > s->seen_max) {
+        s->bad_content++;
+        return;
+    }
+    if (s->seen[v]++ > 0)
+        s->seen_twice++;
+    else
+        s->seen_n++;
+}
 
 static void *zap_main(void *arg)
 {
@@ -194,7 +237,6 @@ static void server_handle(struct server *s, zmq_msg_t *id, const uint8_t *p, siz
     enum wire_type type;
     const uint8_t *body;
     size_t blen, n;
-    struct wire_buf b;
     int rc = wire_decode_header(p, len, &type, &body, &blen);
 
     if (rc != 0) {
@@ -208,6 +250,9 @@ static void server_handle(struct server *s, zmq_msg_t *id, const uint8_t *p, siz
             return;
         }
         s->hellos++;
+        /* As the collector does: say where the store stands. */
+        if (!s->hello_silent)
+            server_ack(s, id);
         return;
     case WIRE_STATS:
         if (wire_decode_stats(body, blen, &s->last_stats) != 0) {
@@ -222,6 +267,11 @@ static void server_handle(struct server *s, zmq_msg_t *id, const uint8_t *p, siz
             return;
         }
         s->batches++;
+        if (s->clone_at != 0 && n > 0 && alerts[0].seq > s->clone_at) {
+            if (s->stored < s->clone_to)
+                s->stored = s->clone_to;
+            s->clone_at = 0;
+        }
         for (size_t i = 0; i < n; i++) {
             char want[4096];
             if (alerts[i].seq <= s->stored) {
@@ -235,14 +285,11 @@ static void server_handle(struct server *s, zmq_msg_t *id, const uint8_t *p, siz
                  make_alert(alerts[i].seq, want, s->alert_len) != alerts[i].len ||
                  memcmp(want, alerts[i].data, alerts[i].len) != 0))
                 s->bad_content++;
+            server_seen(s, &alerts[i]);
             s->stored = alerts[i].seq;
         }
         /* "Stored durably": acknowledge. */
-        wire_buf_init(&b);
-        wire_encode_ack(&b, s->stored);
-        zmq_send(s->router, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
-        zmq_send(s->router, b.p, b.len, 0);
-        wire_buf_fini(&b);
+        server_ack(s, id);
         return;
     default:
         s->rejected++;
@@ -299,6 +346,8 @@ static int sensor_open(struct sensor *se, const char *dir)
     return 0;
 }
 
+static uint32_t test_ack_timeout_ms = 3000;
+
 static int sensor_connect(struct sensor *se, const char *endpoint, const char *server_key)
 {
     struct uplink_config uc = {
@@ -310,7 +359,7 @@ static int sensor_connect(struct sensor *se, const char *endpoint, const char *s
         .firmware = "test-fw",
         .ruleset = "test-rules",
         .stats_interval_ms = 200,
-        .ack_timeout_ms = 3000,
+        .ack_timeout_ms = test_ack_timeout_ms,
         .reconnect_ivl_ms = 20,
         .reconnect_max_ms = 200,
         .heartbeat_ivl_ms = 500,
@@ -601,6 +650,148 @@ TEST(throughput_100k)
     rm_dir(dir);
 }
 
+/* ---- numbering ------------------------------------------------------------------------------ */
+
+TEST(no_alerts_before_hello_answered)
+{
+    static struct server srv;
+    struct sensor se;
+    const char *dir = mktemp_dir();
+
+    server_init(&srv);
+    srv.hello_silent = true;
+    srv.alert_len = 200;
+    CHECK_INT(sensor_open(&se, dir), 0);
+    memcpy(srv.allowed, se.pub, 41);
+    CHECK_INT(server_start(&srv), 0);
+    CHECK_INT(spool_alerts(&se, 100, 200), 0);
+    test_ack_timeout_ms = 400;
+    CHECK_INT(sensor_connect(&se, srv.endpoint, srv.pub), 0);
+    test_ack_timeout_ms = 3000;
+    /* Connected, HELLO sent, no answer: not one alert goes out... */
+    server_pump(&srv, 1000);
+    CHECK(srv.hellos >= 2); /* ...and HELLO is asked again */
+    CHECK_INT(srv.batches, 0);
+    CHECK_INT(spool_pending(&se), 100);
+    /* Once the collector answers, everything follows. */
+    srv.hello_silent = false;
+    CHECK(pump_until_delivered(&srv, &se, 100, 10));
+    CHECK_INT(srv.stored, 100);
+    CHECK_INT(srv.dups, 0);
+    CHECK_INT(srv.bad_content, 0);
+    sensor_close(&se);
+    server_stop(&srv);
+    rm_dir(dir);
+}
+
+/* The known bug of a reset spool: the collector holds 1..1000 from the
+ * sensor's previous disk; the new spool numbers from 1 again.  Without
+ * renumbering, the collector's ACK of 1000 would delete the new alerts as
+ * "acknowledged" and the collector would ignore them as duplicates. */
+TEST(reset_spool_renumbers_after_collector)
+{
+    static struct server srv;
+    static uint8_t seen[4096];
+    struct sensor se;
+    struct uplink_stats us;
+    struct spool_stats st;
+    const char *dir = mktemp_dir();
+    char key_pub[41], key_sec[41];
+
+    server_init(&srv);
+    srv.stored = 1000; /* the old disk's alerts */
+    srv.seen = seen;
+    srv.seen_max = sizeof(seen) - 1;
+    CHECK_INT(sensor_open(&se, dir), 0);
+    memcpy(srv.allowed, se.pub, 41);
+    memcpy(key_pub, se.pub, 41);
+    memcpy(key_sec, se.sec, 41);
+    CHECK_INT(server_start(&srv), 0);
+    /* Spooled before the collector is reachable: numbered 1..300. */
+    CHECK_INT(spool_alerts(&se, 300, 250), 0);
+    spool_get_stats(se.sp, &st);
+    CHECK_INT(st.next_seq, 301);
+    CHECK_INT(st.confirmed, 0);
+    CHECK_INT(sensor_connect(&se, srv.endpoint, srv.pub), 0);
+
+    CHECK(pump_until_delivered(&srv, &se, 1300, 10));
+    CHECK_INT(srv.stored, 1300);
+    CHECK_INT(srv.dups, 0); /* nothing went out under the old numbers */
+    CHECK_INT(srv.gaps, 0);
+    CHECK_INT(srv.seen_n, 300);
+    CHECK_INT(srv.seen_twice, 0);
+    CHECK_INT(srv.bad_content, 0);
+    CHECK_INT(srv.last_hello.next_seq, 1301); /* the new numbering, announced */
+    uplink_get_stats(se.u, &us);
+    CHECK_INT(us.renumbered, 1);
+    CHECK_INT(us.acked_seq, 1300);
+    spool_get_stats(se.sp, &st);
+    CHECK_INT(st.next_seq, 1301);
+    CHECK_INT(st.confirmed, 1);
+    sensor_close(&se);
+
+    /* The new numbering survives a restart: more alerts follow 1300. */
+    {
+        struct spool_config sc = {.dir = dir, .fsync = SPOOL_FSYNC_NEVER};
+        char err[256];
+        CHECK_INT(spool_open(&se.sp, &sc, err, sizeof(err)), 0);
+        memcpy(se.pub, key_pub, 41);
+        memcpy(se.sec, key_sec, 41);
+        spool_get_stats(se.sp, &st);
+        CHECK_INT(st.next_seq, 1301);
+        CHECK_INT(st.acked_seq, 1300);
+        CHECK_INT(spool_alerts(&se, 20, 250), 0);
+        CHECK_INT(sensor_connect(&se, srv.endpoint, srv.pub), 0);
+        CHECK(pump_until_delivered(&srv, &se, 1320, 10));
+        CHECK_INT(srv.stored, 1320);
+        CHECK_INT(srv.dups, 0);
+        CHECK_INT(srv.seen_n, 320);
+        uplink_get_stats(se.u, &us);
+        CHECK_INT(us.renumbered, 0);
+        sensor_close(&se);
+    }
+    server_stop(&srv);
+    rm_dir(dir);
+}
+
+/* Mid-stream, the collector turns out to hold far more than this spool
+ * numbered (another sensor with the same key, a restored old spool): the
+ * batches in flight were ignored as duplicates; renumbering and resending
+ * them still delivers each alert exactly once. */
+TEST(ack_beyond_numbering_renumbers)
+{
+    static struct server srv;
+    static uint8_t seen[8192];
+    struct sensor se;
+    struct uplink_stats us;
+    const char *dir = mktemp_dir();
+
+    server_init(&srv);
+    srv.seen = seen;
+    srv.seen_max = sizeof(seen) - 1;
+    srv.clone_at = 2000;
+    srv.clone_to = 50000;
+    CHECK_INT(sensor_open(&se, dir), 0);
+    memcpy(srv.allowed, se.pub, 41);
+    CHECK_INT(server_start(&srv), 0);
+    CHECK_INT(spool_alerts(&se, 6000, 200), 0);
+    CHECK_INT(sensor_connect(&se, srv.endpoint, srv.pub), 0);
+    for (double end = now_s() + 20; (srv.seen_n < 6000 || spool_pending(&se) > 0) && now_s() < end;)
+        server_pump(&srv, 10);
+    CHECK_INT(srv.seen_n, 6000);
+    CHECK_INT(srv.seen_twice, 0);
+    CHECK_INT(srv.bad_content, 0);
+    CHECK(srv.dups > 0); /* the batches in flight at the jump */
+    CHECK(srv.stored > 50000);
+    CHECK_INT(spool_pending(&se), 0);
+    uplink_get_stats(se.u, &us);
+    CHECK(us.renumbered >= 1);
+    CHECK_INT(us.acked_seq, srv.stored);
+    sensor_close(&se);
+    server_stop(&srv);
+    rm_dir(dir);
+}
+
 TEST(key_files)
 {
     const char *dir = mktemp_dir();
@@ -776,6 +967,9 @@ int main(void)
     RUN(wrong_server_key_delivers_nothing);
     RUN(unenrolled_sensor_refused);
     RUN(throughput_100k);
+    RUN(no_alerts_before_hello_answered);
+    RUN(reset_spool_renumbers_after_collector);
+    RUN(ack_beyond_numbering_renumbers);
     RUN(key_files);
     RUN(create_checks_keys);
     RUN(config_keys);
