@@ -50,17 +50,6 @@ static void ij_ws(struct ij *j)
         j->p++;
 }
 
-static int ij_hex(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Length of the well-formed UTF-8 sequence at s (first byte >= 0x80), or 0. */
 static size_t ij_utf8(const uint8_t *s, size_t n)
 {
@@ -131,7 +120,7 @@ static int ij_u4(const uint8_t *p, const uint8_t *end, uint32_t *cp)
     if (end - p < 4)
         return -EINVAL;
     for (int i = 0; i < 4; i++) {
-        int h = ij_hex(p[i]);
+        int h = kanshi_hexval(p[i]);
         if (h < 0)
             return -EINVAL;
         v = v << 4 | (uint32_t)h;

@@ -319,17 +319,6 @@ int rule_num_parse(struct rparse *p, const char *v, uint64_t max, struct rule_nu
 
 /* ---- content and its modifiers ----------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decodes the inside of a content string: literal bytes, |hex| blocks (blanks
  * allowed between digits) and the escapes \" \; \\ \:.  out has room for
@@ -350,12 +339,12 @@ static int content_decode(struct rparse *p, const char *s, uint8_t *out, size_t 
                 hex = false;
             } else if (is_blank(c)) {
                 continue;
-            } else if (hexval(c) < 0) {
+            } else if (kanshi_hexval(c) < 0) {
                 return rp_err(p, "invalid hex character '%c'", c);
             } else if (nib < 0) {
-                nib = hexval(c);
+                nib = kanshi_hexval(c);
             } else {
-                out[n++] = (uint8_t)(nib << 4 | hexval(c));
+                out[n++] = (uint8_t)(nib << 4 | kanshi_hexval(c));
                 nib = -1;
             }
         } else if (c == '\\') {

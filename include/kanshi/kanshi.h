@@ -48,6 +48,18 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 void *kanshi_reallocarray(void *p, size_t n, size_t size);
 void *kanshi_calloc(size_t n, size_t size);
 
+/* Value of one hexadecimal digit, or -1 when c is not one. */
+static inline int kanshi_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #define KANSHI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

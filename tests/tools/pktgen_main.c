@@ -163,17 +163,6 @@ struct tok {
     size_t len;
 };
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the quoted string starting after the opening quote at *pp. */
 static int lex_string(struct spec *sp, const char **pp, struct tok *t)
 {
@@ -206,13 +195,13 @@ static int lex_string(struct spec *sp, const char **pp, struct tok *t)
         }
         switch (c) {
         case 'x':
-            if (hexval(p[0]) < 0) {
+            if (kanshi_hexval(p[0]) < 0) {
                 free(out);
                 return spec_error(sp, "\\x needs hex digits");
             }
-            v = hexval(*p++);
-            if (hexval(p[0]) >= 0)
-                v = v * 16 + hexval(*p++);
+            v = kanshi_hexval(*p++);
+            if (kanshi_hexval(p[0]) >= 0)
+                v = v * 16 + kanshi_hexval(*p++);
             out[n++] = (uint8_t)v;
             break;
         default:
