@@ -775,15 +775,7 @@ int main(int argc, char **argv)
     if (eve != NULL && (rc = eve_writer_open(&s.eve, eve, err, sizeof(err))) != 0)
         fatalx("output: %s", err);
 
-    fc = (struct flow_config){
-        .memcap = s.cfg.flow_memcap,
-        .hash_size = s.cfg.flow_hash_size,
-        .timeout_new = s.cfg.flow_timeout_new,
-        .timeout_est = s.cfg.flow_timeout_est,
-        .timeout_closed = s.cfg.flow_timeout_closed,
-        .timeout_udp_est = s.cfg.flow_timeout_udp_est,
-        .timeout_icmp_est = s.cfg.flow_timeout_icmp_est,
-    };
+    worker_flow_config(&s.cfg, &fc);
     if ((rc = worker_create(&s.w, &fc, s.de)) != 0)
         fatalx("worker: %s (flow.memcap %llu)", kanshi_strerror(rc),
                (unsigned long long)s.cfg.flow_memcap);

@@ -8,6 +8,7 @@
 #include <pcap/dlt.h>
 #include <stdlib.h>
 
+#include "kanshi/config.h"
 #include "kanshi/defrag.h"
 #include "kanshi/flowvars.h"
 #include "kanshi/worker.h"
@@ -21,6 +22,19 @@ struct worker {
     struct decode_stats reassembled; /* decoding of rebuilt datagrams */
     uint64_t npackets;
 };
+
+void worker_flow_config(const struct sensor_config *cfg, struct flow_config *fc)
+{
+    *fc = (struct flow_config){
+        .memcap = cfg->flow_memcap,
+        .hash_size = cfg->flow_hash_size,
+        .timeout_new = cfg->flow_timeout_new,
+        .timeout_est = cfg->flow_timeout_est,
+        .timeout_closed = cfg->flow_timeout_closed,
+        .timeout_udp_est = cfg->flow_timeout_udp_est,
+        .timeout_icmp_est = cfg->flow_timeout_icmp_est,
+    };
+}
 
 /* A flow leaves the table: release what other stages hung on it. */
 static void worker_flow_end(void *arg, struct flow *f)

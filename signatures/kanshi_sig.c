@@ -267,19 +267,12 @@ static int cmd_test(struct sig *s, char **rules, size_t nrules, char **pcaps, si
     struct worker *w;
     struct capture *cap;
     struct capture_pkt cp;
-    struct flow_config fc = {
-        .memcap = s->cfg.flow_memcap,
-        .hash_size = s->cfg.flow_hash_size,
-        .timeout_new = s->cfg.flow_timeout_new,
-        .timeout_est = s->cfg.flow_timeout_est,
-        .timeout_closed = s->cfg.flow_timeout_closed,
-        .timeout_udp_est = s->cfg.flow_timeout_udp_est,
-        .timeout_icmp_est = s->cfg.flow_timeout_icmp_est,
-    };
+    struct flow_config fc;
     char err[1024];
     uint64_t total = 0;
     int rc;
 
+    worker_flow_config(&s->cfg, &fc);
     s->print_errors = true;
     if (sig_load(s, rules, nrules) > 0)
         return 1;
@@ -393,15 +386,7 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
     size_t npk = 0, cappk = 0, arena_len = 0, arena_cap = 0;
     uint64_t bytes = 0, pay_bytes = 0, alerts = 0, hs_matches = 0;
     struct decode_stats ds;
-    struct flow_config fc = {
-        .memcap = s->cfg.flow_memcap,
-        .hash_size = s->cfg.flow_hash_size,
-        .timeout_new = s->cfg.flow_timeout_new,
-        .timeout_est = s->cfg.flow_timeout_est,
-        .timeout_closed = s->cfg.flow_timeout_closed,
-        .timeout_udp_est = s->cfg.flow_timeout_udp_est,
-        .timeout_icmp_est = s->cfg.flow_timeout_icmp_est,
-    };
+    struct flow_config fc;
     const char **exprs;
     unsigned *flags, *ids;
     size_t *lens, np = 0;
@@ -411,6 +396,7 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
     char err[1024];
     double t0, t_full = 0, t_hs = 0;
 
+    worker_flow_config(&s->cfg, &fc);
     if (sig_load(s, rules, nrules) > 0)
         return 1;
     if (detect_engine_create(&de, s->rs, err, sizeof(err)) != 0) {

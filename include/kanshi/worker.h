@@ -19,6 +19,11 @@
 #include "kanshi/flow.h"
 
 struct worker;
+struct sensor_config;
+
+/* The flow table settings of a sensor config (flow.memcap, flow.hash-size,
+ * flow.timeouts.*), for worker_create(). */
+void worker_flow_config(const struct sensor_config *cfg, struct flow_config *fc);
 
 /* 0, -ENOMEM, or a detect_thread_create() error. */
 int worker_create(struct worker **out, const struct flow_config *fc,
