@@ -90,6 +90,13 @@ struct config_key {
     {k, CONFIG_ENUM, CONFIG_FIELD(f), CONFIG_WIDTH(f), 0, false, 0, 0, NULL, def, help, choices}
 /* clang-format on */
 
+/* Choices, in the order of their enums (stream_policy, config_checksum,
+ * defrag_policy). */
+static const char *const config_stream_policy_names[] = {"first", "last", NULL};
+static const char *const config_checksum_names[] = {"auto", "yes", "no", NULL};
+static const char *const config_defrag_policy_names[] = {"bsd",   "first",   "last",
+                                                         "linux", "windows", "solaris", NULL};
+
 /* spool.fsync, in the order of enum spool_fsync. */
 static const char *const config_fsync_names[] = {"never", "batch", "always", NULL};
 
@@ -109,6 +116,26 @@ static const struct config_key config_keys[] = {
     UINT("flow.timeouts.closed", flow_timeout_closed, 0, 3600, 0, "seconds after FIN/RST"),
     UINT("flow.timeouts.udp-established", flow_timeout_udp_est, 1, 86400, 300, "seconds"),
     UINT("flow.timeouts.icmp-established", flow_timeout_icmp_est, 1, 86400, 300, "seconds"),
+    SIZE("stream.memcap", stream_memcap, 64 * KIB, TIB, 64 * MIB, "memory for TCP sessions"),
+    SIZE("stream.reassembly.memcap", stream_reassembly_memcap, 64 * KIB, TIB, 256 * MIB,
+         "memory for reassembled stream data"),
+    SIZE("stream.reassembly.depth", stream_depth, 0, TIB, MIB,
+         "bytes reassembled per direction, 0 for all"),
+    ENUM("stream.reassembly.overlap-policy", stream_policy, config_stream_policy_names, 0,
+         "first (the bytes first seen stay) or last"),
+    UINT("stream.reassembly.toserver-chunk-size", stream_chunk_toserver, 1, 1u << 24, 2560,
+         "acknowledged bytes that trigger inspection of the client's stream"),
+    UINT("stream.reassembly.toclient-chunk-size", stream_chunk_toclient, 1, 1u << 24, 2560,
+         "acknowledged bytes that trigger inspection of the server's stream"),
+    BOOL("stream.midstream", stream_midstream, false, "pick up sessions without a handshake"),
+    ENUM("capture.checksum-checks", checksum_checks, config_checksum_names, 0,
+         "auto, yes or no: keep packets with bad TCP checksums out of the stream"),
+    SIZE("defrag.memcap", defrag_memcap, 64 * KIB, TIB, 32 * MIB, "memory for IP fragments"),
+    UINT("defrag.timeout", defrag_timeout, 1, 86400, 60, "seconds to wait for all fragments"),
+    UINT("defrag.max-frags", defrag_max_frags, 1, 1u << 24, 65535, "fragments held at once"),
+    ENUM("defrag.policy", defrag_policy, config_defrag_policy_names, 0,
+         "overlap policy: bsd, first, last, linux, windows, solaris"),
+    OPTSTR("threshold-file", threshold_file, "threshold.config: suppress, threshold, rate_filter"),
     UINT("capture.snaplen", snaplen, 64, 262144, 65535, "bytes captured per packet"),
     SIZE("capture.buffer-size", buffer_size, 64 * KIB, 2 * GIB, 32 * MIB,
          "libpcap ring buffer per capture handle"),

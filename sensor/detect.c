@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "kanshi/detect.h"
+#include "kanshi/flow.h"
 #include "kanshi/kanshi.h"
 #include "kanshi/rules.h"
 #include "detect_int.h"
@@ -42,9 +43,20 @@ struct detect_group {
     size_t nalways;
 };
 
+/* Where a rule's payload tests look (detect_inspect_mode()). */
+enum {
+    INSPECT_PACKET,      /* the packet's payload only */
+    INSPECT_STREAM,      /* the stream; the payload only if not added to it */
+    INSPECT_STREAM_PKT,  /* the stream, then the packet's payload */
+    INSPECT_STREAM_ONLY, /* the stream only */
+    INSPECT_MODE = 0x0f,
+    INSPECT_IPONLY = 0x10, /* an IP-only rule: once per flow direction */
+};
+
 struct detect_engine {
     struct rule *const *rules;
     size_t nrules;
+    uint8_t *inspect; /* per rule: INSPECT_* */
     struct detect_group groups[GRP_COUNT];
     struct iponly *iponly; /* rules without fast pattern, found by address */
     struct detect_info info;
@@ -98,6 +110,62 @@ const struct rule_content *detect_fast_pattern(const struct rule *r, size_t *len
         *len = best->fp_len;
     }
     return best;
+}
+
+/*
+ * Suricata's choice between packet and stream for a rule's payload tests:
+ * a rule that can see TCP and has payload tests wants the stream, and the
+ * packet too when a content is anchored with offset or depth (those count
+ * from the start of a packet); dsize, flow:no_stream and tcp-pkt keep it on
+ * packets, flow:only_stream and tcp-stream on the stream.
+ */
+static uint8_t detect_inspect_mode(const struct rule *r)
+{
+    bool anchored = false;
+
+    if (r->nmatches == 0)
+        return INSPECT_PACKET;
+    switch (r->proto) {
+    case RULE_PROTO_UDP:
+    case RULE_PROTO_ICMP:
+    case RULE_PROTO_ICMPV6:
+    case RULE_PROTO_TCP_PKT:
+        return INSPECT_PACKET;
+    case RULE_PROTO_TCP_STREAM:
+        return INSPECT_STREAM_ONLY;
+    default:
+        break;
+    }
+    if ((r->has & RULE_HAS_DSIZE) || (r->flow & RULE_FLOW_NO_STREAM))
+        return INSPECT_PACKET;
+    if (r->flow & RULE_FLOW_ONLY_STREAM)
+        return INSPECT_STREAM_ONLY;
+    for (size_t i = 0; i < r->nmatches; i++) {
+        const struct rule_match *m = &r->matches[i];
+        if (m->kind == RULE_MATCH_CONTENT &&
+            (m->u.content.flags &
+             (CONTENT_OFFSET | CONTENT_DEPTH | CONTENT_STARTSWITH | CONTENT_OFFSET_VAR |
+              CONTENT_DEPTH_VAR)))
+            anchored = true;
+    }
+    return anchored ? INSPECT_STREAM_PKT : INSPECT_STREAM;
+}
+
+/*
+ * Suricata's IP-only rules: nothing but protocol and addresses (ports any,
+ * no payload, no header or flow test; flowbits only tested).  Suricata runs
+ * them on the first packet of each flow direction only, so they alert at
+ * most once per direction of a flow (and on every packet without a flow).
+ */
+static bool detect_iponly_rule(const struct rule *r)
+{
+    if (r->nmatches > 0 || !r->sp.any || !r->dp.any || r->has != 0 || r->flow != 0 ||
+        r->nflowints > 0)
+        return false;
+    for (size_t i = 0; i < r->nflowbits; i++)
+        if (r->flowbits[i].cmd != FLOWBIT_ISSET && r->flowbits[i].cmd != FLOWBIT_ISNOTSET)
+            return false;
+    return true;
 }
 
 /* Which groups a rule belongs to, as a bit mask of GRP_*. */
@@ -233,6 +301,12 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
         return -ENOMEM;
     de->rules = rs->rules;
     de->nrules = rs->nrules;
+    de->inspect = kanshi_calloc(rs->nrules + 1, 1);
+    if (de->inspect == NULL)
+        goto fail;
+    for (size_t i = 0; i < rs->nrules; i++)
+        de->inspect[i] = (uint8_t)(detect_inspect_mode(rs->rules[i]) |
+                                   (detect_iponly_rule(rs->rules[i]) ? INSPECT_IPONLY : 0));
     ipo = kanshi_calloc(rs->nrules + 1, sizeof(*ipo));
     if (ipo == NULL)
         goto fail;
@@ -310,6 +384,7 @@ void detect_engine_destroy(struct detect_engine *de)
         free(de->groups[g].always);
     }
     detect_iponly_free(de->iponly);
+    free(de->inspect);
     free(de);
 }
 
@@ -389,25 +464,62 @@ static int packet_group(const struct packet *p)
     return GRP_OTHER;
 }
 
-int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
-                  const struct packet *p, detect_alert_fn fn, void *arg)
+/* Adds the rules whose fast pattern occurs in buf to the candidates. */
+static void detect_scan(struct detect_thread *dt, const struct detect_group *g, const uint8_t *buf,
+                        size_t len)
+{
+    if (g->db == NULL || len == 0)
+        return;
+    dt->grp = g;
+    hs_scan(g->db, (const char *)buf, (unsigned)len, 0, dt->scratch, detect_on_match, dt);
+}
+
+/* One rule on one packet: payload tests on the stream chunk or the packet,
+ * as de->inspect says. */
+static bool detect_rule_inspect(struct detect_thread *dt, const struct detect_engine *de,
+                                uint32_t rid, const struct packet *p,
+                                const struct detect_stream *st)
+{
+    const struct rule *r = de->rules[rid];
+    uint8_t mode = de->inspect[rid] & INSPECT_MODE;
+
+    if (st == NULL || mode == INSPECT_PACKET)
+        return detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len);
+    if (st->chunk_len > 0 && detect_rule_eval(dt->rctx, r, p, st->chunk, st->chunk_len))
+        return true;
+    if (mode == INSPECT_STREAM_ONLY || (mode == INSPECT_STREAM && st->added))
+        return false;
+    return detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len);
+}
+
+int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *de,
+                         const struct packet *p, const struct detect_stream *st,
+                         detect_alert_fn fn, void *arg)
 {
     const struct detect_group *g;
+    struct flow *f = p->flow;
+    bool iponly_done;
     int n = 0;
 
     if (!(p->flags & (PKT_IPV4 | PKT_IPV6)))
         return 0;
+    iponly_done = f != NULL && (f->iponly_dirs & (1u << (p->dir & 1)));
+    if (f != NULL)
+        f->iponly_dirs |= (uint8_t)(1u << (p->dir & 1));
+    if (st != NULL && !(p->flags & PKT_TCP))
+        st = NULL;
     g = &de->groups[packet_group(p)];
     if (++dt->gen == 0) {
         memset(dt->stamp, 0, (de->nrules + 1) * sizeof(*dt->stamp));
         dt->gen = 1;
     }
     dt->ncand = 0;
-    if (g->db != NULL && p->payload_len > 0) {
-        dt->grp = g;
-        hs_scan(g->db, (const char *)p->payload, p->payload_len, 0, dt->scratch, detect_on_match,
-                dt);
-    }
+    /* As Suricata's stream prefilter: the chunk, and the payload of a
+     * packet whose data did not go into the stream. */
+    if (st != NULL)
+        detect_scan(dt, g, st->chunk, st->chunk_len);
+    if (st == NULL || !st->added)
+        detect_scan(dt, g, p->payload, p->payload_len);
     for (size_t i = 0; i < g->nalways; i++) {
         uint32_t rid = g->always[i];
         if (dt->stamp[rid] != dt->gen) {
@@ -420,7 +532,9 @@ int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
         qsort(dt->cand, dt->ncand, sizeof(*dt->cand), u32_cmp);
     for (size_t i = 0; i < dt->ncand; i++) {
         const struct rule *r = de->rules[dt->cand[i]];
-        if (detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len) &&
+        if (iponly_done && (de->inspect[dt->cand[i]] & INSPECT_IPONLY))
+            continue;
+        if (detect_rule_inspect(dt, de, dt->cand[i], p, st) &&
             detect_rule_alert(dt->rctx, r, p)) {
             n++;
             if (fn != NULL)
@@ -428,4 +542,10 @@ int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
         }
     }
     return n;
+}
+
+int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
+                  const struct packet *p, detect_alert_fn fn, void *arg)
+{
+    return detect_packet_stream(dt, de, p, NULL, fn, arg);
 }

@@ -21,6 +21,7 @@
 
 #include "kanshi/flow.h"
 #include "kanshi/flowvars.h"
+#include "kanshi/stream.h"
 #include "kanshi/threshold.h"
 #include "detect_int.h"
 
@@ -155,19 +156,31 @@ static bool endpoints_match(const struct rule *r, const struct kanshi_addr *sa, 
     return true;
 }
 
+/* flow:established: for TCP, the stream engine's word when it tracks the
+ * session (so a midstream pickup counts, as in Suricata), else the flow
+ * table's handshake tracking. */
+static bool pkt_established(const struct packet *p)
+{
+    const struct flow *f = p->flow;
+
+    if (f == NULL)
+        return false;
+    if (p->flags & PKT_L4_CSUM_BAD)
+        return false; /* the stream engine ignored it */
+    if ((p->flags & PKT_TCP) && f->tcp != NULL)
+        return stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED;
+    return flow_is_established(f);
+}
+
 static bool flow_kw_match(const struct rule *r, const struct packet *p)
 {
     uint32_t fl = r->flow;
     const struct flow *f = p->flow;
 
-    if (fl & RULE_FLOW_ESTABLISHED) {
-        if (f == NULL || !flow_is_established(f))
-            return false;
-    }
-    if (fl & RULE_FLOW_NOT_ESTABLISHED) {
-        if (f != NULL && flow_is_established(f))
-            return false;
-    }
+    if ((fl & RULE_FLOW_ESTABLISHED) && !pkt_established(p))
+        return false;
+    if ((fl & RULE_FLOW_NOT_ESTABLISHED) && pkt_established(p))
+        return false;
     if (fl & RULE_FLOW_TOSERVER) {
         if (f == NULL || p->dir != FLOW_DIR_TOSERVER)
             return false;

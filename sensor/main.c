@@ -90,7 +90,9 @@ struct options {
     const char *logdir;
     const char *eve;
     const char *sensor_id;
-    bool table, strict, test_only, quiet, stamp;
+    const char *threshold;
+    const char *checksum; /* -k */
+    bool table, strict, test_only, quiet, stamp, midstream;
     int verbose;
 };
 
@@ -115,6 +117,10 @@ static void usage(FILE *f)
             "      --stamp           debugging: put the time each alert was made into it\n"
             "                        (kanshi.stamp_us), to measure latency to the feeds\n"
             "      --strict          fail when any rule does not load\n"
+            "      --threshold-file FILE  threshold.config (suppress, threshold, rate_filter)\n"
+            "      --midstream       pick up TCP sessions without a handshake\n"
+            "  -k, --checksum-checks auto|yes|no  keep packets with bad TCP checksums out\n"
+            "                        of the stream (Suricata's -k; also all/none)\n"
             "  -n, --test            check config and rules, then exit\n"
             "  -q, --quiet           no statistics at exit\n"
             "  -v, --verbose         more log output (repeatable)\n"
@@ -139,7 +145,15 @@ static int push_str(char ***arr, size_t *n, const char *s)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_EVE = 256, OPT_TABLE, OPT_STRICT, OPT_SENSOR_ID, OPT_STAMP };
+    enum {
+        OPT_EVE = 256,
+        OPT_TABLE,
+        OPT_STRICT,
+        OPT_SENSOR_ID,
+        OPT_STAMP,
+        OPT_THRESHOLD,
+        OPT_MIDSTREAM
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"rules", required_argument, NULL, 'S'},
@@ -152,6 +166,9 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"sensor-id", required_argument, NULL, OPT_SENSOR_ID},
         {"stamp", no_argument, NULL, OPT_STAMP},
+        {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
+        {"midstream", no_argument, NULL, OPT_MIDSTREAM},
+        {"checksum-checks", required_argument, NULL, 'k'},
         {"test", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -161,7 +178,7 @@ static void parse_options(int argc, char **argv, struct options *o)
     };
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "c:S:r:i:f:l:nqvVh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:S:r:i:f:l:k:nqvVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             o->config = optarg;
@@ -197,6 +214,15 @@ static void parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_STAMP:
             o->stamp = true;
+            break;
+        case OPT_THRESHOLD:
+            o->threshold = optarg;
+            break;
+        case OPT_MIDSTREAM:
+            o->midstream = true;
+            break;
+        case 'k':
+            o->checksum = optarg;
             break;
         case 'n':
             o->test_only = true;
@@ -263,6 +289,7 @@ static void load_rules(struct sensor *s, const struct options *o)
 {
     struct rule_vars *vars;
     const char *classification = s->cfg.classification;
+    const char *threshold;
     char cbuf[4096];
     int rc;
     size_t loaded = 0;
@@ -293,6 +320,9 @@ static void load_rules(struct sensor *s, const struct options *o)
             fatalx("%s: %s", path, kanshi_strerror(rc));
         loaded += (size_t)rc;
     }
+    threshold = o->threshold != NULL ? o->threshold : s->cfg.threshold_file;
+    if (threshold != NULL && (rc = ruleset_load_threshold(s->rs, threshold)) < 0)
+        fatalx("%s: %s", threshold, kanshi_strerror(rc));
     if (s->rs->nerrors > 0) {
         log_warnx("%zu rules loaded, %zu rules could not be loaded", s->rs->nrules,
                   s->rs->nerrors);
@@ -459,6 +489,32 @@ static void print_stats(struct sensor *s)
             (unsigned long long)fs->created, (unsigned long long)fs->active,
             (unsigned long long)fs->timed_out, (unsigned long long)fs->emergency_evicted,
             (unsigned long long)fs->memcap_drops);
+    {
+        const struct stream_stats *ss = worker_stream_stats(s->w);
+        const struct defrag_stats *fr = worker_defrag_stats(s->w);
+        fprintf(stderr,
+                "  stream:   sessions %llu  midstream %llu  reused %llu  no session %llu"
+                "  segments %llu  bytes %llu  retransmissions %llu  overlaps %llu"
+                " (different data %llu)  gaps %llu (%llu bytes)  depth reached %llu"
+                "  memcap drops %llu  out-of-order drops %llu  invalid %llu"
+                "  bad checksum %llu%s\n",
+                (unsigned long long)ss->sessions, (unsigned long long)ss->midstream,
+                (unsigned long long)ss->reused, (unsigned long long)ss->no_session,
+                (unsigned long long)ss->segments, (unsigned long long)ss->bytes,
+                (unsigned long long)ss->retransmissions, (unsigned long long)ss->overlaps,
+                (unsigned long long)ss->overlaps_diff, (unsigned long long)ss->gaps,
+                (unsigned long long)ss->gap_bytes, (unsigned long long)ss->depth_reached,
+                (unsigned long long)ss->memcap_drops, (unsigned long long)ss->ooo_drops,
+                (unsigned long long)ss->invalid, (unsigned long long)ss->csum_bad,
+                worker_checksum_validation(s->w) ? "" : " (checksum validation off)");
+        fprintf(stderr,
+                "  defrag:   fragments %llu  reassembled %llu  timeouts %llu  overlaps %llu"
+                "  memcap drops %llu\n",
+                (unsigned long long)(fr->fragments4 + fr->fragments6),
+                (unsigned long long)(fr->reassembled4 + fr->reassembled6),
+                (unsigned long long)fr->timeouts, (unsigned long long)fr->overlaps,
+                (unsigned long long)fr->memcap_drops);
+    }
     fprintf(stderr, "  detect:   rules %zu  alerts %llu\n", s->rs ? s->rs->nrules : 0,
             (unsigned long long)s->alerts);
     if (s->run_usec > 0) {
@@ -709,7 +765,7 @@ int main(int argc, char **argv)
 {
     struct options o = {0};
     struct sensor s = {0};
-    struct flow_config fc;
+    struct worker_config wc;
     char err[1024] = "";
     char evepath[4096];
     const char *eve = NULL;
@@ -729,6 +785,18 @@ int main(int argc, char **argv)
     if (o.sensor_id != NULL) {
         free(s.cfg.sensor_id);
         s.cfg.sensor_id = strdup(o.sensor_id);
+    }
+    if (o.midstream)
+        s.cfg.stream_midstream = true;
+    if (o.checksum != NULL) {
+        if (strcmp(o.checksum, "auto") == 0)
+            s.cfg.checksum_checks = CONFIG_CSUM_AUTO;
+        else if (strcmp(o.checksum, "yes") == 0 || strcmp(o.checksum, "all") == 0)
+            s.cfg.checksum_checks = CONFIG_CSUM_YES;
+        else if (strcmp(o.checksum, "no") == 0 || strcmp(o.checksum, "none") == 0)
+            s.cfg.checksum_checks = CONFIG_CSUM_NO;
+        else
+            fatalx("-k %s: expected auto, yes (all) or no (none)", o.checksum);
     }
 
     load_rules(&s, &o);
@@ -775,10 +843,11 @@ int main(int argc, char **argv)
     if (eve != NULL && (rc = eve_writer_open(&s.eve, eve, err, sizeof(err))) != 0)
         fatalx("output: %s", err);
 
-    worker_flow_config(&s.cfg, &fc);
-    if ((rc = worker_create(&s.w, &fc, s.de)) != 0)
-        fatalx("worker: %s (flow.memcap %llu)", kanshi_strerror(rc),
-               (unsigned long long)s.cfg.flow_memcap);
+    worker_config_from(&s.cfg, &wc);
+    if ((rc = worker_create(&s.w, &wc, s.de)) != 0)
+        fatalx("worker: %s (flow.memcap %llu, stream.memcap %llu, defrag.memcap %llu)",
+               kanshi_strerror(rc), (unsigned long long)s.cfg.flow_memcap,
+               (unsigned long long)s.cfg.stream_memcap, (unsigned long long)s.cfg.defrag_memcap);
     jbuf_init(&s.jb);
 
     if (o.iface != NULL)

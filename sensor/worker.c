@@ -5,8 +5,11 @@
  * small under load, rarely enough to cost nothing per packet.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "kanshi/config.h"
 #include "kanshi/defrag.h"
@@ -16,16 +19,25 @@
 struct worker {
     struct flow_table *ft;
     struct defrag *defrag;
+    struct stream_ctx *stream;
     struct detect_thread *dt;
     const struct detect_engine *de;
+    struct worker_config cfg;
     struct decode_stats dstats;
     struct decode_stats reassembled; /* decoding of rebuilt datagrams */
     uint64_t npackets;
+    /* capture.checksum-checks: auto */
+    bool csum_on;
+    uint32_t csum_seen, csum_bad;
+    /* The current input's alert callback, for inspection at flow end. */
+    detect_alert_fn fn;
+    void *arg;
 };
 
-void worker_flow_config(const struct sensor_config *cfg, struct flow_config *fc)
+void worker_config_from(const struct sensor_config *cfg, struct worker_config *wc)
 {
-    *fc = (struct flow_config){
+    memset(wc, 0, sizeof(*wc));
+    wc->flow = (struct flow_config){
         .memcap = cfg->flow_memcap,
         .hash_size = cfg->flow_hash_size,
         .timeout_new = cfg->flow_timeout_new,
@@ -34,16 +46,87 @@ void worker_flow_config(const struct sensor_config *cfg, struct flow_config *fc)
         .timeout_udp_est = cfg->flow_timeout_udp_est,
         .timeout_icmp_est = cfg->flow_timeout_icmp_est,
     };
+    stream_config_default(&wc->stream);
+    wc->stream.memcap = cfg->stream_memcap;
+    wc->stream.reassembly_memcap = cfg->stream_reassembly_memcap;
+    wc->stream.depth = cfg->stream_depth;
+    wc->stream.policy = cfg->stream_policy == 1 ? STREAM_POLICY_LAST : STREAM_POLICY_FIRST;
+    wc->stream.midstream = cfg->stream_midstream;
+    defrag_config_default(&wc->defrag);
+    wc->defrag.memcap = cfg->defrag_memcap;
+    wc->defrag.timeout = cfg->defrag_timeout;
+    wc->defrag.max_frags = cfg->defrag_max_frags;
+    wc->defrag.policy = (enum defrag_policy)cfg->defrag_policy;
+    wc->checksum = cfg->checksum_checks;
+    wc->chunk[FLOW_DIR_TOSERVER] = cfg->stream_chunk_toserver;
+    wc->chunk[FLOW_DIR_TOCLIENT] = cfg->stream_chunk_toclient;
 }
 
-/* A flow leaves the table: release what other stages hung on it. */
+/* Suricata's IDS-mode states past which raw stream data is inspected as
+ * soon as it is acknowledged (its "state > TIME_WAIT"). */
+static bool worker_closing(enum stream_state st)
+{
+    return st == STREAM_STATE_CLOSE_WAIT || st == STREAM_STATE_LAST_ACK ||
+           st == STREAM_STATE_CLOSING || st == STREAM_STATE_CLOSED;
+}
+
+/*
+ * What is left of one direction of a TCP session when its flow ends goes
+ * through detection with a pseudo packet, as Suricata's flow-timeout
+ * pseudo packets: the flow's addresses in that direction, an ACK, no
+ * payload, and everything reassembled and not yet inspected as the chunk.
+ */
+static void worker_stream_flush(struct worker *w, struct flow *f, int d)
+{
+    struct stream_view v;
+    struct packet p;
+    struct detect_stream st;
+
+    stream_view(f->tcp, d, &v);
+    if (v.end <= v.inspected)
+        return;
+    memset(&p, 0, sizeof(p));
+    p.ts_usec = f->last_usec;
+    p.flags = PKT_TCP | (f->addr[0].family == AF_INET6 ? PKT_IPV6 : PKT_IPV4);
+    p.src = f->addr[d];
+    p.dst = f->addr[!d];
+    p.sp = f->port[d];
+    p.dp = f->port[!d];
+    p.ip_proto = 6;
+    p.ttl = 64;
+    p.tcp_flags = TH_ACK;
+    p.vlan_id[0] = f->vlan[0];
+    p.vlan_id[1] = f->vlan[1];
+    p.vlan_count = f->vlan[1] ? 2 : f->vlan[0] ? 1 : 0;
+    p.flow = f;
+    p.dir = (uint8_t)d;
+    st = (struct detect_stream){
+        .chunk = v.data + (v.inspected - v.base),
+        .chunk_len = (size_t)(v.end - v.inspected),
+        .added = true,
+    };
+    detect_packet_stream(w->dt, w->de, &p, &st, w->fn, w->arg);
+    stream_consume(w->stream, f->tcp, d, v.end, 0);
+}
+
+/* A flow leaves the table: inspect what its stream still holds, then
+ * release what other stages hung on it. */
 static void worker_flow_end(void *arg, struct flow *f)
 {
-    (void)arg;
+    struct worker *w = arg;
+
+    if (f->tcp != NULL) {
+        if (w->dt != NULL) {
+            worker_stream_flush(w, f, FLOW_DIR_TOSERVER);
+            worker_stream_flush(w, f, FLOW_DIR_TOCLIENT);
+        }
+        stream_session_free(w->stream, f->tcp);
+        f->tcp = NULL;
+    }
     flowvars_free(f);
 }
 
-int worker_create(struct worker **out, const struct flow_config *fc,
+int worker_create(struct worker **out, const struct worker_config *wc,
                   const struct detect_engine *de)
 {
     struct worker *w = calloc(1, sizeof(*w));
@@ -52,11 +135,15 @@ int worker_create(struct worker **out, const struct flow_config *fc,
     if (w == NULL)
         return -ENOMEM;
     w->de = de;
-    struct defrag_config dc;
-
-    defrag_config_default(&dc);
-    if ((rc = flow_table_create(&w->ft, fc, worker_flow_end, w)) != 0 ||
-        (rc = defrag_create(&w->defrag, &dc)) != 0 ||
+    w->cfg = *wc;
+    if (w->cfg.chunk[0] == 0)
+        w->cfg.chunk[0] = 1;
+    if (w->cfg.chunk[1] == 0)
+        w->cfg.chunk[1] = 1;
+    w->csum_on = wc->checksum != CONFIG_CSUM_NO;
+    if ((rc = flow_table_create(&w->ft, &wc->flow, worker_flow_end, w)) != 0 ||
+        (rc = defrag_create(&w->defrag, &wc->defrag)) != 0 ||
+        (rc = stream_ctx_create(&w->stream, &wc->stream)) != 0 ||
         (rc = detect_thread_create(&w->dt, de)) != 0) {
         worker_destroy(w);
         return rc;
@@ -72,9 +159,74 @@ void worker_destroy(struct worker *w)
     if (w->ft != NULL)
         flow_flush(w->ft); /* flows still held get their end callback */
     detect_thread_destroy(w->dt);
+    stream_ctx_destroy(w->stream);
     defrag_destroy(w->defrag);
     flow_table_destroy(w->ft);
     free(w);
+}
+
+/* capture.checksum-checks: validates p's TCP checksum when validation is
+ * on; in auto mode, turns validation off for good when the first 1000 TCP
+ * packets hold more than one bad checksum in eleven (Suricata's ratio: the
+ * capture host offloads checksums, so they are all wrong). */
+static unsigned worker_checksum(struct worker *w, struct packet *p)
+{
+    bool bad;
+
+    if (!w->csum_on)
+        return 0;
+    bad = !decode_checksum_check(p) && (p->flags & PKT_L4_CSUM_BAD);
+    if (w->cfg.checksum == CONFIG_CSUM_AUTO && w->csum_seen < 1000) {
+        w->csum_bad += bad;
+        if (++w->csum_seen == 1000 && w->csum_bad > 0 &&
+            (w->csum_seen - w->csum_bad) / w->csum_bad < 10) {
+            w->csum_on = false;
+            p->flags &= ~(uint32_t)PKT_L4_CSUM_BAD;
+            return 0;
+        }
+    }
+    return STREAM_PKT_CHECK_CSUM;
+}
+
+/*
+ * A TCP packet with a flow: the stream engine, then detection with the raw
+ * stream data that is ready, as Suricata in IDS mode: the data p's sender
+ * has sent, up to what the receiver acknowledged, once at least a chunk of
+ * it is waiting, or at once when the direction is done or the session
+ * closing.  Each byte is inspected once.
+ */
+static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, void *arg)
+{
+    struct flow *f = p->flow;
+    struct detect_stream st = {0};
+    struct stream_view v;
+    uint32_t before = 0, r;
+    uint64_t limit;
+    int d = p->dir;
+
+    if (f->tcp != NULL) {
+        stream_view(f->tcp, d, &v);
+        before = v.flags;
+    }
+    r = stream_packet(w->stream, p, worker_checksum(w, p));
+    if (f->tcp == NULL || (r & STREAM_R_CSUM)) {
+        detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
+        return;
+    }
+    st.added = p->payload_len > 0 && (r & STREAM_R_TRACKED) && !(r & STREAM_R_INVALID) &&
+               !(before & (STREAM_V_DEPTH | STREAM_V_MEMCAP)) &&
+               stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED;
+    stream_view(f->tcp, d, &v);
+    limit = v.acked < v.end ? v.acked : v.end;
+    if (limit > v.inspected &&
+        (limit - v.inspected >= w->cfg.chunk[d] || (v.flags & STREAM_V_DEPTH) ||
+         worker_closing(stream_state(f->tcp)))) {
+        st.chunk = v.data + (v.inspected - v.base);
+        st.chunk_len = (size_t)(limit - v.inspected);
+    }
+    detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
+    if (st.chunk_len > 0 || (v.flags & STREAM_V_GAP_PENDING))
+        stream_consume(w->stream, f->tcp, d, limit, 0);
 }
 
 /* Flow and detection for one decoded packet. */
@@ -84,7 +236,10 @@ static void worker_inspect(struct worker *w, struct packet *p, detect_alert_fn f
      * would make a bogus port-0 flow), but IP-level rules still see it. */
     if (!(p->flags & (PKT_INVALID | PKT_FRAGMENT)))
         flow_lookup(w->ft, p);
-    detect_packet(w->dt, w->de, p, fn, arg);
+    if ((p->flags & PKT_TCP) && p->flow != NULL)
+        worker_tcp(w, p, fn, arg);
+    else
+        detect_packet(w->dt, w->de, p, fn, arg);
 }
 
 void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t caplen,
@@ -92,6 +247,8 @@ void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t
 {
     struct packet p;
 
+    w->fn = fn;
+    w->arg = arg;
     if (decode_packet(&p, linktype, data, caplen, wirelen, ts_usec, &w->dstats) == 0) {
         worker_inspect(w, &p, fn, arg);
         /* A fragment is inspected as itself (IP-level rules), and the
@@ -141,4 +298,14 @@ const struct flow_stats *worker_flow_stats(const struct worker *w)
 const struct defrag_stats *worker_defrag_stats(const struct worker *w)
 {
     return defrag_stats(w->defrag);
+}
+
+const struct stream_stats *worker_stream_stats(const struct worker *w)
+{
+    return stream_ctx_stats(w->stream);
+}
+
+bool worker_checksum_validation(const struct worker *w)
+{
+    return w->csum_on;
 }

@@ -267,12 +267,12 @@ static int cmd_test(struct sig *s, char **rules, size_t nrules, char **pcaps, si
     struct worker *w;
     struct capture *cap;
     struct capture_pkt cp;
-    struct flow_config fc;
+    struct worker_config wc;
     char err[1024];
     uint64_t total = 0;
     int rc;
 
-    worker_flow_config(&s->cfg, &fc);
+    worker_config_from(&s->cfg, &wc);
     s->print_errors = true;
     if (sig_load(s, rules, nrules) > 0)
         return 1;
@@ -293,7 +293,7 @@ static int cmd_test(struct sig *s, char **rules, size_t nrules, char **pcaps, si
         return 1;
     }
     jbuf_init(&s->jb);
-    if ((rc = worker_create(&w, &fc, de)) != 0) {
+    if ((rc = worker_create(&w, &wc, de)) != 0) {
         fprintf(stderr, "kanshi-sig: %s\n", kanshi_strerror(rc));
         return 1;
     }
@@ -386,7 +386,7 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
     size_t npk = 0, cappk = 0, arena_len = 0, arena_cap = 0;
     uint64_t bytes = 0, pay_bytes = 0, alerts = 0, hs_matches = 0;
     struct decode_stats ds;
-    struct flow_config fc;
+    struct worker_config wc;
     const char **exprs;
     unsigned *flags, *ids;
     size_t *lens, np = 0;
@@ -396,7 +396,7 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
     char err[1024];
     double t0, t_full = 0, t_hs = 0;
 
-    worker_flow_config(&s->cfg, &fc);
+    worker_config_from(&s->cfg, &wc);
     if (sig_load(s, rules, nrules) > 0)
         return 1;
     if (detect_engine_create(&de, s->rs, err, sizeof(err)) != 0) {
@@ -473,7 +473,7 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
 
     for (unsigned r = 0; r < repeat; r++) {
         struct worker *w;
-        if (worker_create(&w, &fc, de) != 0)
+        if (worker_create(&w, &wc, de) != 0)
             return 1;
         t0 = bench_now();
         for (size_t i = 0; i < npk; i++)

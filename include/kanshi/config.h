@@ -79,6 +79,21 @@ struct sensor_config {
     uint32_t flow_timeout_udp_est; /* default 300 */
     uint32_t flow_timeout_icmp_est; /* default 300 */
 
+    /* TCP stream engine (stream.h) and IP defragmentation (defrag.h). */
+    uint64_t stream_memcap;            /* session bytes, default 64 MiB */
+    uint64_t stream_reassembly_memcap; /* stream buffer bytes, default 256 MiB */
+    uint64_t stream_depth;             /* bytes kept per direction, 0: all; 1 MiB */
+    unsigned stream_policy;            /* enum stream_policy: 0 first (default), 1 last */
+    bool stream_midstream;             /* pick up sessions without a handshake; false */
+    uint32_t stream_chunk_toserver;    /* bytes acked before raw inspection; 2560 */
+    uint32_t stream_chunk_toclient;    /* 2560 */
+    unsigned checksum_checks;          /* enum config_checksum; default auto */
+    uint64_t defrag_memcap;            /* fragment bytes, default 32 MiB */
+    uint32_t defrag_timeout;           /* seconds, default 60 */
+    uint32_t defrag_max_frags;         /* fragments held at once, default 65535 */
+    unsigned defrag_policy;            /* enum defrag_policy, default bsd */
+    char *threshold_file;              /* threshold.config to apply, or NULL */
+
     /* Capture. */
     uint32_t snaplen;     /* default 65535 */
     uint32_t buffer_size; /* libpcap buffer bytes, default 32 MiB */
@@ -97,6 +112,13 @@ struct sensor_config {
     uint64_t spool_max_size;   /* bytes, default 1 GiB */
     unsigned spool_fsync;      /* enum spool_fsync: 0 never, 1 batch (default), 2 always */
     uint32_t spool_fsync_interval; /* ms between batch syncs, default 100 */
+};
+
+/* capture.checksum-checks, as Suricata's pcap-file.checksum-checks. */
+enum config_checksum {
+    CONFIG_CSUM_AUTO, /* validate, unless the first 1000 packets say checksums are offloaded */
+    CONFIG_CSUM_YES,  /* packets with a bad TCP checksum are kept out of the stream */
+    CONFIG_CSUM_NO,   /* never validate */
 };
 
 /* Fills *cfg with every default.  0 or -ENOMEM. */

@@ -16,6 +16,7 @@
 #ifndef KANSHI_DETECT_H
 #define KANSHI_DETECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,10 +53,35 @@ void detect_thread_destroy(struct detect_thread *dt);
 typedef void (*detect_alert_fn)(void *arg, const struct packet *p, const struct rule *r);
 
 /* Runs detection over one decoded packet (p->flow and p->dir set by the
- * flow table when there is a flow).  Returns the number of rules that
- * matched. */
+ * flow table when there is a flow), inspecting its payload only.  Returns
+ * the number of rules that matched. */
 int detect_packet(struct detect_thread *dt, const struct detect_engine *de,
                   const struct packet *p, detect_alert_fn fn, void *arg);
+
+/*
+ * What the stream engine offers with a TCP packet, as Suricata's raw stream
+ * inspection: `chunk` is the reassembled data of p's direction that is ready
+ * to inspect with this packet (NULL/0 when none), `added` says that p's own
+ * payload went into the stream (so it is seen there, not as a packet).
+ */
+struct detect_stream {
+    const uint8_t *chunk;
+    size_t chunk_len;
+    bool added;
+};
+
+/*
+ * detect_packet() with stream data.  Each rule is evaluated at most once per
+ * packet, the way Suricata does it: a TCP rule with payload tests is tried
+ * on the stream chunk first; it falls back to the packet's payload only when
+ * the payload was not added to the stream, or when the rule also needs
+ * packets (a content with offset/depth).  Rules with dsize, flow:no_stream
+ * or protocol tcp-pkt see packets only; flow:only_stream and tcp-stream
+ * rules see the stream only.  st may be NULL (no stream: packets only).
+ */
+int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *de,
+                         const struct packet *p, const struct detect_stream *st,
+                         detect_alert_fn fn, void *arg);
 
 /* The fast pattern the engine uses for r: the content marked fast_pattern,
  * else the longest non-negated one (cut to fast_pattern:offset,length).

@@ -12,26 +12,42 @@
 #ifndef KANSHI_WORKER_H
 #define KANSHI_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kanshi/decode.h"
+#include "kanshi/defrag.h"
 #include "kanshi/detect.h"
 #include "kanshi/flow.h"
+#include "kanshi/stream.h"
 
 struct worker;
 struct sensor_config;
 
-/* The flow table settings of a sensor config (flow.memcap, flow.hash-size,
- * flow.timeouts.*), for worker_create(). */
-void worker_flow_config(const struct sensor_config *cfg, struct flow_config *fc);
+/* What a worker is made with: every stage's settings. */
+struct worker_config {
+    struct flow_config flow;
+    struct stream_config stream;
+    struct defrag_config defrag;
+    unsigned checksum;  /* enum config_checksum */
+    uint32_t chunk[2];  /* per direction (FLOW_DIR_*): acknowledged bytes that make the
+                           raw stream ready for inspection, as Suricata's chunk sizes */
+};
 
-/* 0, -ENOMEM, or a detect_thread_create() error. */
-int worker_create(struct worker **out, const struct flow_config *fc,
+/* The worker settings of a sensor config (flow.*, stream.*, defrag.*,
+ * capture.checksum-checks), for worker_create(). */
+void worker_config_from(const struct sensor_config *cfg, struct worker_config *wc);
+
+/* 0, -EINVAL (a setting stream_ctx_create or defrag_create refuses),
+ * -ENOMEM, or a detect_thread_create() error. */
+int worker_create(struct worker **out, const struct worker_config *wc,
                   const struct detect_engine *de);
 void worker_destroy(struct worker *w);
 
 /* Runs one captured packet through the pipeline; fn is called for every
- * rule that matched (in ruleset order). */
+ * rule that matched (in ruleset order).  fn and arg are also used for the
+ * inspection of what is left of a TCP stream when its flow ends (in a later
+ * call, worker_idle or worker_flush). */
 void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec, detect_alert_fn fn, void *arg);
 
@@ -43,7 +59,11 @@ void worker_flush(struct worker *w);
 
 const struct decode_stats *worker_decode_stats(const struct worker *w);
 const struct flow_stats *worker_flow_stats(const struct worker *w);
-struct defrag_stats;
 const struct defrag_stats *worker_defrag_stats(const struct worker *w);
+const struct stream_stats *worker_stream_stats(const struct worker *w);
+/* Whether TCP checksums are validated now (capture.checksum-checks: auto
+ * turns it off after 1000 packets if more than 1 in 11 of them are bad,
+ * i.e. checksum offloading on the capture host, as Suricata does). */
+bool worker_checksum_validation(const struct worker *w);
 
 #endif
