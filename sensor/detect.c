@@ -31,7 +31,11 @@
 #include "kanshi/rules.h"
 #include "detect_int.h"
 
-enum { GRP_TCP, GRP_UDP, GRP_ICMP, GRP_OTHER, GRP_COUNT };
+/* Protocol groups.  TCP has two, as Suricata's two TCP pattern stores:
+ * rules looking at the stream (scanned over stream chunks, and payloads
+ * that did not go into the stream) and rules looking at packets (scanned
+ * over every payload); a rule needing both is in both. */
+enum { GRP_TCP, GRP_UDP, GRP_ICMP, GRP_OTHER, GRP_TCP_PKT, GRP_COUNT };
 
 
 struct detect_group {
@@ -168,14 +172,21 @@ static bool detect_iponly_rule(const struct rule *r)
     return true;
 }
 
-/* Which groups a rule belongs to, as a bit mask of GRP_*. */
-static unsigned rule_groups(const struct rule *r)
+/* Which groups a rule belongs to, as a bit mask of GRP_*; mode is its
+ * INSPECT_* mode. */
+static unsigned rule_groups(const struct rule *r, uint8_t mode)
 {
+    unsigned tcp = 0;
+
+    if (mode != INSPECT_PACKET)
+        tcp |= 1u << GRP_TCP;
+    if (mode == INSPECT_PACKET || mode == INSPECT_STREAM_PKT)
+        tcp |= 1u << GRP_TCP_PKT;
     switch (r->proto) {
     case RULE_PROTO_TCP:
     case RULE_PROTO_TCP_PKT:
     case RULE_PROTO_TCP_STREAM:
-        return 1u << GRP_TCP;
+        return tcp;
     case RULE_PROTO_UDP:
         return 1u << GRP_UDP;
     case RULE_PROTO_ICMP:
@@ -183,7 +194,7 @@ static unsigned rule_groups(const struct rule *r)
         return 1u << GRP_ICMP;
     case RULE_PROTO_IP:
     default:
-        return (1u << GRP_COUNT) - 1;
+        return tcp | (1u << GRP_UDP) | (1u << GRP_ICMP) | (1u << GRP_OTHER);
     }
 }
 
@@ -321,7 +332,7 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
         const uint8_t *pat = NULL;
         size_t len = 0;
         const struct rule_content *c = detect_fast_pattern(r, &len, &pat);
-        unsigned gm = rule_groups(r);
+        unsigned gm = rule_groups(r, de->inspect[i] & INSPECT_MODE);
 
         if (c == NULL) {
             de->info.no_fast_pattern++;
@@ -464,6 +475,18 @@ static int packet_group(const struct packet *p)
     return GRP_OTHER;
 }
 
+/* Adds the group's rules without fast pattern to the candidates. */
+static void detect_add_always(struct detect_thread *dt, const struct detect_group *g)
+{
+    for (size_t i = 0; i < g->nalways; i++) {
+        uint32_t rid = g->always[i];
+        if (dt->stamp[rid] != dt->gen) {
+            dt->stamp[rid] = dt->gen;
+            dt->cand[dt->ncand++] = rid;
+        }
+    }
+}
+
 /* Adds the rules whose fast pattern occurs in buf to the candidates. */
 static void detect_scan(struct detect_thread *dt, const struct detect_group *g, const uint8_t *buf,
                         size_t len)
@@ -520,12 +543,12 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
         detect_scan(dt, g, st->chunk, st->chunk_len);
     if (st == NULL || !st->added)
         detect_scan(dt, g, p->payload, p->payload_len);
-    for (size_t i = 0; i < g->nalways; i++) {
-        uint32_t rid = g->always[i];
-        if (dt->stamp[rid] != dt->gen) {
-            dt->stamp[rid] = dt->gen;
-            dt->cand[dt->ncand++] = rid;
-        }
+    detect_add_always(dt, g);
+    if (p->flags & PKT_TCP) {
+        /* ...and the packet rules over every payload. */
+        const struct detect_group *gp = &de->groups[GRP_TCP_PKT];
+        detect_scan(dt, gp, p->payload, p->payload_len);
+        detect_add_always(dt, gp);
     }
     detect_iponly_lookup(de->iponly, p, dt->stamp, dt->gen, dt->cand, &dt->ncand);
     if (dt->ncand > 1)

@@ -165,8 +165,6 @@ static bool pkt_established(const struct packet *p)
 
     if (f == NULL)
         return false;
-    if (p->flags & PKT_L4_CSUM_BAD)
-        return false; /* the stream engine ignored it */
     if ((p->flags & PKT_TCP) && f->tcp != NULL)
         return stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED;
     return flow_is_established(f);
