@@ -120,7 +120,9 @@ const struct rule_content *detect_fast_pattern(const struct rule *r, size_t *len
  * Suricata's choice between packet and stream for a rule's payload tests:
  * a rule that can see TCP and has payload tests wants the stream, and the
  * packet too when a content is anchored with offset or depth (those count
- * from the start of a packet); dsize, flow:no_stream and tcp-pkt keep it on
+ * from the start of a packet; such a rule can alert twice for the same
+ * bytes, on the packet and on the stream, exactly as Suricata's does);
+ * dsize, IP/ICMP header tests, flow:no_stream and tcp-pkt keep it on
  * packets, flow:only_stream and tcp-stream on the stream.
  */
 static uint8_t detect_inspect_mode(const struct rule *r)
@@ -140,7 +142,12 @@ static uint8_t detect_inspect_mode(const struct rule *r)
     default:
         break;
     }
-    if ((r->has & RULE_HAS_DSIZE) || (r->flow & RULE_FLOW_NO_STREAM))
+    /* Keywords that make Suricata mark a rule "requires packet" before it
+     * considers the stream. */
+    if ((r->has & (RULE_HAS_DSIZE | RULE_HAS_TTL | RULE_HAS_TOS | RULE_HAS_ID |
+                   RULE_HAS_IPOPTS | RULE_HAS_FRAGBITS | RULE_HAS_FRAGOFFSET | RULE_HAS_ITYPE |
+                   RULE_HAS_ICODE | RULE_HAS_ICMP_ID | RULE_HAS_ICMP_SEQ)) ||
+        (r->flow & RULE_FLOW_NO_STREAM))
         return INSPECT_PACKET;
     if (r->flow & RULE_FLOW_ONLY_STREAM)
         return INSPECT_STREAM_ONLY;

@@ -320,7 +320,7 @@ if [ ! -x "$sensor" ] || [ ! -x "$pktgen" ] || ! "$sensor" --help 2>&1 | grep -q
 else
     enroll mhlw-gw-02 "Ministry of Health, Labour and Welfare" || bad enroll-real-1
     enroll jps-gw-02 "Japan Pension Service" || bad enroll-real-2
-    printf 'alert tcp any any -> any any (msg:"KANSHI E2E GET"; content:"GET "; depth:4; sid:9100001; rev:1;)\n' >"$tmp/real.rules"
+    printf 'alert tcp any any -> any any (msg:"KANSHI E2E GET"; content:"GET /"; sid:9100001; rev:1;)\n' >"$tmp/real.rules"
     "$pktgen" spec /dev/stdin "$tmp/real1.pcap" <<'SPEC' 2>"$tmp/err" || bad pktgen-1
 tcp 10.1.20.5:40000 > 192.0.2.1:80 "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
 tcp 10.1.20.6:40001 > 192.0.2.1:80 "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
