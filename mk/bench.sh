@@ -6,6 +6,8 @@
 #    the shipped ruleset; runs it REPEAT times (default 3) and reports the best
 #    run's packets/s, Gbit/s and alert count, as the sensor measured its own
 #    packet loop.
+# 1b. ET Open (the kanshi-loadable part) over the corpus through the whole
+#    pipeline, against Hyperscan alone over the same payloads and patterns.
 # 2. The GSOC side, real processes on 127.0.0.1 (GSOC=0 skips it):
 #    - alerts/s from one sensor into the collector's SQLite store with
 #      durability on (synchronous=full; the spool's fsync "batch"), with a
@@ -57,6 +59,20 @@ gbps=$(grep 'packet loop' "$out/best.txt" | awk '{print $10}')
 printf 'bench: %s packets, %s bytes, %s rules\n' "$pkts" "$bytes" "$rules_n"
 printf 'bench: %.0f packets/s  %s Gbit/s  %s alerts  (%s s in the packet loop)\n' \
     "$best" "$gbps" "$alerts" "$secs"
+
+# --- 1b. ET Open against Hyperscan alone ----------------------------------------------------
+# The rules of ET Open that kanshi loads, over the corpus replayed ET_REPEAT
+# times (a run of several seconds), timed through the sensor's whole pipeline
+# and, in the same run, Hyperscan alone scanning the same payload bytes with
+# the same fast patterns (kanshi-sig bench).
+et="$shared/data/rules/et-open-2024"
+if [ -d "$et" ] && [ -r "$shared/data/pcaps/corpus-ether.pcap" ]; then
+    echo "bench: ET Open ($et) over the corpus, ${ET_REPEAT:-8} passes"
+    "$build/kanshi-sig" bench -S "$et" -r "$shared/data/pcaps/corpus-ether.pcap" \
+        --repeat "${ET_REPEAT:-8}" 2>"$out/et-errors.txt" | sed 's/^bench: /bench: ET Open: /'
+else
+    echo "bench: ET Open part skipped ($et or the corpus not found)"
+fi
 
 [ "${GSOC:-1}" = 0 ] && exit 0
 
