@@ -52,8 +52,8 @@ for i in $(seq "$repeat"); do
 done
 pkts=$(grep 'capture:' "$out/best.txt" | awk '{print $3}')
 bytes=$(grep 'capture:' "$out/best.txt" | awk '{print $5}')
-alerts=$(grep 'detect:' "$out/best.txt" | awk '{print $5}')
-rules_n=$(grep 'detect:' "$out/best.txt" | awk '{print $3}')
+alerts=$(grep '  detect:   rules' "$out/best.txt" | awk '{print $5}')
+rules_n=$(grep '  detect:   rules' "$out/best.txt" | awk '{print $3}')
 secs=$(grep 'packet loop' "$out/best.txt" | awk '{print $2}')
 gbps=$(grep 'packet loop' "$out/best.txt" | awk '{print $10}')
 printf 'bench: %s packets, %s bytes, %s rules\n' "$pkts" "$bytes" "$rules_n"

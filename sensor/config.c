@@ -136,6 +136,11 @@ static const struct config_key config_keys[] = {
     ENUM("defrag.policy", defrag_policy, config_defrag_policy_names, 0,
          "overlap policy: bsd, first, last, linux, windows, solaris"),
     OPTSTR("threshold-file", threshold_file, "threshold.config: suppress, threshold, rate_filter"),
+    /* A string with a default that '' or ~ turns off: STR() cannot be unset, OPTSTR() has no
+     * default. */
+    {"detect.cache-dir", CONFIG_STRING, CONFIG_FIELD(detect_cache_dir), 0, 0, true, 0, 0,
+     "/var/lib/kanshi/hs-cache", 0,
+     "compiled Hyperscan databases kept across restarts; '' for none", NULL},
     UINT("capture.snaplen", snaplen, 64, 262144, 65535, "bytes captured per packet"),
     SIZE("capture.buffer-size", buffer_size, 64 * KIB, 2 * GIB, 32 * MIB,
          "libpcap ring buffer per capture handle"),

@@ -236,13 +236,14 @@ static bool fp_same(const struct fp_entry *x, const struct fp_entry *y)
     return true;
 }
 
-static int group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps, char *err,
-                       size_t errlen, struct detect_info *info)
+/* Builds group g from its fast patterns: merges equal ones, then compiles
+ * (or loads from the cache c, which may be NULL) the group's database. */
+static int group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps,
+                       struct detect_cache *c, char *err, size_t errlen, struct detect_info *info)
 {
     const char **exprs = NULL;
     size_t *lens = NULL;
     unsigned *flags = NULL, *ids = NULL;
-    hs_compile_error_t *cerr = NULL;
     size_t np = 0;
     int rc = -ENOMEM;
 
@@ -273,14 +274,9 @@ static int group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps
     }
     g->pat_off[np] = (uint32_t)nfps;
     g->npatterns = (uint32_t)np;
-    if (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)np, HS_MODE_BLOCK, NULL, &g->db,
-                             &cerr) != HS_SUCCESS) {
-        snprintf(err, errlen, "hyperscan: %s (pattern %d)", cerr ? cerr->message : "?",
-                 cerr ? cerr->expression : -1);
-        hs_free_compile_error(cerr);
-        rc = KANSHI_EHS;
+    if ((rc = detect_cache_compile_lit(c, exprs, flags, ids, lens, (unsigned)np, HS_MODE_BLOCK,
+                                       &g->db, info, err, errlen)) != 0)
         goto out;
-    }
     {
         size_t sz = 0;
         if (hs_database_size(g->db, &sz) == HS_SUCCESS)
@@ -306,7 +302,15 @@ static uint64_t mono_usec(void)
 int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, char *err,
                          size_t errlen)
 {
+    return detect_engine_create_opts(out, rs, NULL, err, errlen);
+}
+
+int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *rs,
+                              const struct detect_options *opts, char *err, size_t errlen)
+{
     struct detect_engine *de;
+    struct detect_cache *cache = NULL;
+    uint64_t tdb;
     struct fp_entry *fps[GRP_COUNT] = {0};
     size_t nfps[GRP_COUNT] = {0};
     uint32_t *ipo = NULL;
@@ -363,13 +367,25 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
             }
         }
     }
+    if (opts != NULL && opts->cache_dir != NULL) {
+        /* A cache that cannot be used only costs the compile: say why. */
+        if (detect_cache_open(&cache, opts->cache_dir, opts->cache_max_files, de->info.cache_note,
+                              sizeof(de->info.cache_note)) == 0) {
+            de->info.cache_used = true;
+            de->info.cache_readonly = !detect_cache_writable(cache);
+        }
+    }
+    tdb = mono_usec();
     for (int g = 0; g < GRP_COUNT; g++) {
-        rc = group_build(&de->groups[g], fps[g], nfps[g], err, errlen, &de->info);
+        rc = group_build(&de->groups[g], fps[g], nfps[g], cache, err, errlen, &de->info);
         if (rc != 0)
             goto fail;
         if (nfps[g] > 0 || de->groups[g].nalways > 0)
             de->info.groups++;
     }
+    de->info.db_usec = mono_usec() - tdb;
+    detect_cache_close(cache, &de->info);
+    cache = NULL;
     if ((rc = detect_iponly_build(&de->iponly, rs->rules, ipo, nipo)) != 0)
         goto fail;
     de->info.iponly = nipo;
@@ -384,6 +400,7 @@ int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, c
 fail:
     if (rc == -ENOMEM)
         snprintf(err, errlen, "out of memory building the detection engine");
+    detect_cache_close(cache, NULL);
     free(ipo);
     for (int g = 0; g < GRP_COUNT; g++)
         free(fps[g]);

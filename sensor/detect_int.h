@@ -83,4 +83,67 @@ size_t detect_iponly_size(const struct iponly *io);
 void detect_iponly_lookup(const struct iponly *io, const struct packet *p, uint32_t *stamp,
                           uint32_t gen, uint32_t *cand, size_t *ncand);
 
+/*
+ * The on-disk cache of Hyperscan databases (detect_cache.c).
+ *
+ * A database is stored under the SHA-256 of everything that determines it:
+ * the cache format version, hs_version(), this host's hs_platform_info
+ * (tune, cpu_features) and the compiler's inputs (mode, then each pattern's
+ * id, flags, length and bytes, in order).  Equal inputs give an equal
+ * database, so a restart with the same rules loads instead of compiling,
+ * and any change to the rules, to Hyperscan or to the CPU misses.
+ *
+ * One file per database, DIR/<the key as 64 lower-case hex digits>.hsdb,
+ * written to a temporary file in DIR, fsync'ed and renamed into place.
+ * Integers are little-endian:
+ *
+ *   offset  size  field
+ *        0     8  magic "KSHSDB1\n"
+ *        8    32  the key (the same as in the file's name)
+ *       40     8  payload length in bytes
+ *       48    32  SHA-256 of the payload
+ *       80     *  payload: hs_serialize_database() output
+ *
+ * A file that is short, corrupt, under another key, from another Hyperscan
+ * version or not in the mode asked for is removed and the database
+ * compiled again.
+ */
+#define DETECT_CACHE_MAGIC "KSHSDB1\n"
+#define DETECT_CACHE_HDR 80
+#define DETECT_CACHE_FORMAT 1
+
+struct hs_database;
+struct detect_cache;
+
+/* Opens the cache in dir, which must exist, be a directory owned by this
+ * user or root, and not be group- or world-writable.  A directory that is
+ * not writable is used for loading only.  max_files bounds the files kept
+ * (0: DETECT_CACHE_MAX_FILES).  Returns 0, or a negative errno with
+ * "DIR: why" in err (-ENOENT, -ENOTDIR, -EPERM, -ENAMETOOLONG, -ENOMEM). */
+int detect_cache_open(struct detect_cache **out, const char *dir, size_t max_files, char *err,
+                      size_t errlen);
+/* Removes the oldest files beyond the limit when this cache stored any
+ * (never one loaded or stored through c), counting them in
+ * info->cache_pruned, then frees c.  NULL is a no-op. */
+void detect_cache_close(struct detect_cache *c, struct detect_info *info);
+/* True when dir is writable (the cache stores what it compiles). */
+bool detect_cache_writable(const struct detect_cache *c);
+
+/*
+ * hs_compile_lit_multi() for this host, through the cache c (NULL: no
+ * cache, compile only).  Counts a hit, a miss, a rejected file or a failed
+ * store in info (the first problem goes into info->cache_note).  Returns 0
+ * with *db set, KANSHI_EHS with Hyperscan's message in err (the patterns do
+ * not compile), or -ENOMEM.
+ */
+int detect_cache_compile_lit(struct detect_cache *c, const char *const *exprs,
+                             const unsigned *flags, const unsigned *ids, const size_t *lens,
+                             unsigned n, unsigned mode, struct hs_database **db,
+                             struct detect_info *info, char *err, size_t errlen);
+
+/* The key of a database compiled from these inputs, as 64 hex digits and a
+ * NUL (for tests: the file is DIR/<hex>.hsdb).  0 or KANSHI_EHS. */
+int detect_cache_key_hex(const char *const *exprs, const unsigned *flags, const unsigned *ids,
+                         const size_t *lens, unsigned n, unsigned mode, char hex[65]);
+
 #endif

@@ -92,7 +92,8 @@ struct options {
     const char *sensor_id;
     const char *threshold;
     const char *checksum; /* -k */
-    bool table, strict, test_only, quiet, stamp, midstream;
+    const char *hs_cache; /* --hs-cache DIR */
+    bool table, strict, test_only, quiet, stamp, midstream, no_hs_cache;
     int verbose;
 };
 
@@ -119,6 +120,9 @@ static void usage(FILE *f)
             "      --strict          fail when any rule does not load\n"
             "      --threshold-file FILE  threshold.config (suppress, threshold, rate_filter)\n"
             "      --midstream       pick up TCP sessions without a handshake\n"
+            "      --hs-cache DIR    keep compiled Hyperscan databases in DIR (made if\n"
+            "                        missing; default: the config's detect.cache-dir)\n"
+            "      --no-hs-cache     always compile, use no database cache\n"
             "  -k, --checksum-checks auto|yes|no  keep packets with bad TCP checksums out\n"
             "                        of the stream (Suricata's -k; also all/none)\n"
             "  -n, --test            check config and rules, then exit\n"
@@ -152,7 +156,9 @@ static void parse_options(int argc, char **argv, struct options *o)
         OPT_SENSOR_ID,
         OPT_STAMP,
         OPT_THRESHOLD,
-        OPT_MIDSTREAM
+        OPT_MIDSTREAM,
+        OPT_HS_CACHE,
+        OPT_NO_HS_CACHE
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -168,6 +174,8 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"stamp", no_argument, NULL, OPT_STAMP},
         {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
+        {"hs-cache", required_argument, NULL, OPT_HS_CACHE},
+        {"no-hs-cache", no_argument, NULL, OPT_NO_HS_CACHE},
         {"checksum-checks", required_argument, NULL, 'k'},
         {"test", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
@@ -220,6 +228,12 @@ static void parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_MIDSTREAM:
             o->midstream = true;
+            break;
+        case OPT_HS_CACHE:
+            o->hs_cache = optarg;
+            break;
+        case OPT_NO_HS_CACHE:
+            o->no_hs_cache = true;
             break;
         case 'k':
             o->checksum = optarg;
@@ -332,6 +346,54 @@ static void load_rules(struct sensor *s, const struct options *o)
         log_info("%zu rules loaded", s->rs->nrules);
     }
     (void)loaded;
+}
+
+/*
+ * Builds the detection engine, through the Hyperscan database cache unless
+ * --no-hs-cache: --hs-cache DIR (created when missing), else the config's
+ * detect.cache-dir (used only when it exists).  One line says whether the
+ * databases were compiled or loaded, and how long it took; a cache that
+ * could not be used is said once here and costs only the compile.
+ */
+static void build_engine(struct sensor *s, const struct options *o)
+{
+    struct detect_options dopt = {0};
+    const struct detect_info *di;
+    char err[1024] = "";
+    size_t ndb;
+
+    if (!o->no_hs_cache)
+        dopt.cache_dir = o->hs_cache != NULL ? o->hs_cache : s->cfg.detect_cache_dir;
+    if (o->hs_cache != NULL && !o->no_hs_cache && mkdir(o->hs_cache, 0700) != 0 && errno != EEXIST)
+        log_warn("--hs-cache %s", o->hs_cache); /* the engine then says it is not used */
+    if (detect_engine_create_opts(&s->de, s->rs, &dopt, err, sizeof(err)) != 0)
+        fatalx("detection engine: %s", err);
+    di = detect_engine_info(s->de);
+    ndb = di->cache_hits + di->cache_misses;
+    if (!di->cache_used || ndb == 0) {
+        const char *why = dopt.cache_dir != NULL ? di->cache_note : "disabled";
+        log_info("detect: Hyperscan databases compiled in %.3f s (engine %.3f s)%s%s",
+                 (double)di->db_usec / 1e6, (double)di->compile_usec / 1e6,
+                 di->cache_used ? "" : "; no database cache: ", di->cache_used ? "" : why);
+    } else if (di->cache_hits == ndb) {
+        log_info("detect: %zu Hyperscan databases loaded from the cache %s in %.3f s "
+                 "(engine %.3f s)",
+                 ndb, dopt.cache_dir, (double)di->db_usec / 1e6, (double)di->compile_usec / 1e6);
+    } else {
+        log_info("detect: %zu Hyperscan databases compiled, %zu loaded from the cache %s, "
+                 "in %.3f s (engine %.3f s)%s",
+                 di->cache_misses, di->cache_hits, dopt.cache_dir, (double)di->db_usec / 1e6,
+                 (double)di->compile_usec / 1e6,
+                 di->cache_readonly ? "; the cache is read-only, nothing stored" : "");
+    }
+    if (di->cache_used && di->cache_note[0] != '\0')
+        log_warnx("detect: database cache: %s (%zu files rejected, %zu not stored)", di->cache_note,
+                  di->cache_rejected, di->cache_write_errors);
+    if (o->verbose > 0)
+        log_debug("detect: %zu rules, %zu groups, %zu patterns, %zu without fast pattern, "
+                  "%zu database bytes, %zu old cache files removed",
+                  di->rules, di->groups, di->patterns, di->no_fast_pattern, di->db_bytes,
+                  di->cache_pruned);
 }
 
 static void print_table_header(void)
@@ -800,15 +862,7 @@ int main(int argc, char **argv)
     }
 
     load_rules(&s, &o);
-    if ((rc = detect_engine_create(&s.de, s.rs, err, sizeof(err))) != 0)
-        fatalx("detection engine: %s", err);
-    if (o.verbose > 0) {
-        const struct detect_info *di = detect_engine_info(s.de);
-        log_debug("detect: %zu rules, %zu groups, %zu patterns, %zu without fast pattern, "
-                  "%zu database bytes, compiled in %.3f s",
-                  di->rules, di->groups, di->patterns, di->no_fast_pattern, di->db_bytes,
-                  (double)di->compile_usec / 1e6);
-    }
+    build_engine(&s, &o);
     if (s.cfg.geoip_country != NULL || s.cfg.geoip_asn != NULL) {
         if ((rc = enrich_open(&s.enr, s.cfg.geoip_country, s.cfg.geoip_asn, err,
                               sizeof(err))) != 0)

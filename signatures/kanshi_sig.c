@@ -38,6 +38,8 @@ struct reason {
 struct sig {
     struct sensor_config cfg;
     struct ruleset *rs;
+    const char *hs_cache; /* --hs-cache DIR, or NULL */
+    uint64_t parse_usec;  /* time sig_load() took */
     bool print_errors;
     struct reason *reasons;
     size_t nreasons;
@@ -54,7 +56,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: kanshi-sig lint  [-c CONFIG] RULES...\n"
                "       kanshi-sig test  [-c CONFIG] -S RULES -r PCAP... [-l DIR | --eve FILE]\n"
-               "       kanshi-sig stats [-c CONFIG] RULES...\n"
+               "       kanshi-sig stats [-c CONFIG] [--hs-cache DIR] RULES...\n"
                "       kanshi-sig bench [-c CONFIG] -S RULES -r PCAP... [--repeat N]\n"
                "\n"
                "RULES is a rules file or a directory of *.rules files.\n"
@@ -69,6 +71,8 @@ static void usage(FILE *f)
                "\n"
                "  -c, --config FILE   sensor config for vars (address and port groups)\n"
                "  -S, --rules PATH    rules (test)\n"
+               "      --hs-cache DIR  load/store compiled Hyperscan databases in DIR\n"
+               "                      (made if missing)\n"
                "  -r, --read FILE     capture file, repeatable (test)\n"
                "  -l, --log-dir DIR   write DIR/eve.json (test)\n"
                "      --eve FILE      write alerts to FILE, '-' for stdout (test)\n"
@@ -128,11 +132,19 @@ static bool is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static uint64_t sig_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* Loads every path into a fresh ruleset; returns the number of paths that
  * could not be read. */
 static int sig_load(struct sig *s, char **paths, size_t n)
 {
     struct rule_vars *vars;
+    uint64_t t0 = sig_usec();
     int bad = 0;
 
     if (rule_vars_create(&vars) != 0 || config_apply_vars(&s->cfg, vars) != 0 ||
@@ -157,7 +169,16 @@ static int sig_load(struct sig *s, char **paths, size_t n)
             bad++;
         }
     }
+    s->parse_usec = sig_usec() - t0;
     return bad;
+}
+
+/* The sensor's engine, through the database cache with --hs-cache. */
+static int sig_engine(struct sig *s, struct detect_engine **de, char *err, size_t errlen)
+{
+    struct detect_options o = {.cache_dir = s->hs_cache};
+
+    return detect_engine_create_opts(de, s->rs, &o, err, errlen);
 }
 
 static int reason_cmp(const void *a, const void *b)
@@ -189,7 +210,7 @@ static int cmd_stats(struct sig *s, char **paths, size_t n)
 
     if (sig_load(s, paths, n) > 0)
         return 1;
-    if (detect_engine_create(&de, s->rs, err, sizeof(err)) != 0) {
+    if (sig_engine(s, &de, err, sizeof(err)) != 0) {
         fprintf(stderr, "kanshi-sig: %s\n", err);
         return 1;
     }
@@ -213,7 +234,19 @@ static int cmd_stats(struct sig *s, char **paths, size_t n)
     printf("without fast pattern:%zu (%zu by address index, %zu bytes)\n", di->no_fast_pattern,
            di->iponly, di->iponly_bytes);
     printf("database bytes:      %zu\n", di->db_bytes);
+    printf("rule parse time:     %.3f s\n", (double)s->parse_usec / 1e6);
     printf("compile time:        %.3f s\n", (double)di->compile_usec / 1e6);
+    printf("  hyperscan:         %.3f s, ", (double)di->db_usec / 1e6);
+    if (di->cache_used)
+        printf("%zu databases compiled, %zu loaded from the cache %s%s\n", di->cache_misses,
+               di->cache_hits, s->hs_cache, di->cache_readonly ? " (read-only)" : "");
+    else if (s->hs_cache != NULL)
+        printf("compiled, cache not used: %s\n", di->cache_note);
+    else
+        printf("compiled (no --hs-cache)\n");
+    if (di->cache_used && di->cache_note[0] != '\0')
+        printf("  cache problem:     %s (%zu files rejected, %zu not stored)\n", di->cache_note,
+               di->cache_rejected, di->cache_write_errors);
     detect_engine_destroy(de);
     return 0;
 }
@@ -276,7 +309,7 @@ static int cmd_test(struct sig *s, char **rules, size_t nrules, char **pcaps, si
     s->print_errors = true;
     if (sig_load(s, rules, nrules) > 0)
         return 1;
-    if (detect_engine_create(&de, s->rs, err, sizeof(err)) != 0) {
+    if (sig_engine(s, &de, err, sizeof(err)) != 0) {
         fprintf(stderr, "kanshi-sig: %s\n", err);
         return 1;
     }
@@ -399,7 +432,7 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
     worker_config_from(&s->cfg, &wc);
     if (sig_load(s, rules, nrules) > 0)
         return 1;
-    if (detect_engine_create(&de, s->rs, err, sizeof(err)) != 0) {
+    if (sig_engine(s, &de, err, sizeof(err)) != 0) {
         fprintf(stderr, "kanshi-sig: %s\n", err);
         return 1;
     }
@@ -519,13 +552,14 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
 
 int main(int argc, char **argv)
 {
-    enum { OPT_EVE = 256, OPT_REPEAT };
+    enum { OPT_EVE = 256, OPT_REPEAT, OPT_HS_CACHE };
     unsigned repeat = 3;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"rules", required_argument, NULL, 'S'},
         {"read", required_argument, NULL, 'r'},   {"log-dir", required_argument, NULL, 'l'},
         {"eve", required_argument, NULL, OPT_EVE}, {"help", no_argument, NULL, 'h'},
         {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"hs-cache", required_argument, NULL, OPT_HS_CACHE},
         {NULL, 0, NULL, 0},
     };
     struct sig s = {0};
@@ -562,6 +596,13 @@ int main(int argc, char **argv)
             break;
         case OPT_EVE:
             eve = optarg;
+            break;
+        case OPT_HS_CACHE:
+            s.hs_cache = optarg;
+            if (mkdir(optarg, 0700) != 0 && errno != EEXIST) {
+                fprintf(stderr, "kanshi-sig: --hs-cache %s: %s\n", optarg, strerror(errno));
+                return 1;
+            }
             break;
         case OPT_REPEAT:
             repeat = (unsigned)strtoul(optarg, NULL, 10);

@@ -31,6 +31,8 @@
  *     endpoint: tcp://gsoc.example:7700
  *     collector-public-key: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
  *     secret-key-file: /etc/kanshi/sensor.key
+ *   detect:
+ *     cache-dir: /var/lib/kanshi/hs-cache
  *   spool:
  *     dir: /var/lib/kanshi/spool
  *     max-size: 1gb
@@ -93,6 +95,11 @@ struct sensor_config {
     uint32_t defrag_max_frags;         /* fragments held at once, default 65535 */
     unsigned defrag_policy;            /* enum defrag_policy, default bsd */
     char *threshold_file;              /* threshold.config to apply, or NULL */
+
+    /* detect.cache-dir: compiled Hyperscan databases kept across restarts
+     * (detect.h, struct detect_options); default /var/lib/kanshi/hs-cache,
+     * NULL ('' or ~ in the file): no cache.  Not created by the sensor. */
+    char *detect_cache_dir;
 
     /* Capture. */
     uint32_t snaplen;     /* default 65535 */

@@ -35,13 +35,47 @@ struct detect_info {
     size_t iponly;         /* of those, found through the address-set index */
     size_t iponly_bytes;   /* size of that index */
     size_t db_bytes;       /* Hyperscan database bytes, all groups */
-    uint64_t compile_usec; /* time spent compiling */
+    uint64_t compile_usec; /* time spent building the engine, all of it */
+    uint64_t db_usec;      /* of that, compiling or loading the Hyperscan databases */
+
+    /* The on-disk database cache (detect_options.cache_dir); all zero
+     * without one.  Each Hyperscan database is a hit or a miss. */
+    bool cache_used;           /* a cache directory was given and could be opened */
+    bool cache_readonly;       /* ...but is not writable: databases are not stored */
+    size_t cache_hits;         /* databases loaded from the cache */
+    size_t cache_misses;       /* databases compiled (and stored, unless an error below) */
+    size_t cache_rejected;     /* cache files found unusable (corrupt, truncated, other
+                                * Hyperscan), removed and compiled instead */
+    size_t cache_write_errors; /* compiled databases that could not be stored */
+    size_t cache_pruned;       /* old cache files removed to stay under the limit */
+    char cache_note[256];      /* the first cache problem, for the start-up log; "" if none */
 };
 
+/* Options of detect_engine_create_opts(); zero (or NULL) means the default. */
+struct detect_options {
+    /* Directory of the Hyperscan database cache, NULL: none.  It must
+     * exist, belong to this user or root and not be group- or world-
+     * writable; otherwise the engine compiles as without a cache and says
+     * why in detect_info.cache_note.  Not created here. */
+    const char *cache_dir;
+    /* Most database files kept in the cache (oldest removed first when a
+     * new one is stored); 0: DETECT_CACHE_MAX_FILES. */
+    size_t cache_max_files;
+};
+
+#define DETECT_CACHE_MAX_FILES 64
+
 /* Builds the engine.  Returns 0, -ENOMEM, or KANSHI_EHS with Hyperscan's
- * message in err. */
+ * message in err.  The same as detect_engine_create_opts() with no options. */
 int detect_engine_create(struct detect_engine **out, const struct ruleset *rs, char *err,
                          size_t errlen);
+/* Builds the engine, loading each Hyperscan database from opts->cache_dir
+ * when it holds one made from the same patterns by the same Hyperscan on
+ * the same CPU, and storing the ones it compiles there.  Problems with the
+ * cache never fail the build: they are counted in detect_info.  opts may be
+ * NULL.  Returns as detect_engine_create(). */
+int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *rs,
+                              const struct detect_options *opts, char *err, size_t errlen);
 void detect_engine_destroy(struct detect_engine *de);
 const struct detect_info *detect_engine_info(const struct detect_engine *de);
 
