@@ -171,6 +171,7 @@ install: programs
 	install -m 0644 signatures/kanshi-sig.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 collector/collector.yaml.example collector/registry.example \
 		sensor/kanshi-sensor.yaml.example $(DESTDIR)$(PREFIX)/share/kanshi/
+	install -d -m 0755 $(DESTDIR)/var/lib/kanshi/hs-cache
 
 .PHONY: all programs unit sanitize fuzz-replay e2e check fuzz demo bench install
 
