@@ -330,11 +330,9 @@ static bool header_tests_match(const struct rule *r, const struct packet *p)
         if ((has & RULE_HAS_ICODE) && !rule_num_match(&r->icode, p->icmp_code))
             return false;
     }
-    if (has & RULE_HAS_IP_PROTO) {
-        struct rule_num n = {.op = r->ip_proto_op, .a = r->ip_proto};
-        if (!rule_num_match(&n, p->ip_proto))
-            return false;
-    }
+    if ((has & RULE_HAS_IP_PROTO) &&
+        !(r->ip_proto_set[p->ip_proto >> 3] & (1u << (p->ip_proto & 7))))
+        return false;
     if (has & RULE_HAS_FLAGS) {
         if (!(p->flags & PKT_TCP) || !tcp_flags_match(&r->tcp_flags, p->tcp_flags))
             return false;

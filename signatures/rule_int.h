@@ -27,6 +27,7 @@ struct rparse {
     int last_content; /* index in r->matches of the latest content, or -1 */
     int last_pm;      /* latest content or pcre (what relative keywords chain to), or -1 */
     bool has_sid, has_priority, has_fast_pattern, has_threshold;
+    unsigned ip_proto_ops;            /* 1 << NUM_* of each ip_proto keyword seen */
     char *bytevar[RULE_BYTEVARS_MAX]; /* names of byte_extract/byte_math variables */
     const char *kw;                   /* keyword (or "header") the error is about */
     char kwbuf[RULE_MAX_KEYWORD + 1];

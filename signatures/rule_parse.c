@@ -870,12 +870,19 @@ static const struct {
 };
 /* clang-format on */
 
-/* ip_proto:[<>!]N or a protocol name. */
+/*
+ * ip_proto:[<>!]N or a protocol name.  A rule may give several; they all
+ * must hold (Suricata intersects them), with Suricata's limits: an exact
+ * protocol stands alone, '<' and '>' at most once each, '!' as often as
+ * wanted, and the result must leave some protocol.
+ */
 static int kw_ip_proto(struct rparse *p, char *v)
 {
     const char *s = v;
     enum rule_num_op op = NUM_EQ;
     int64_t n = -1;
+    uint8_t set[32];
+    bool any = false;
 
     if (*s == '<' || *s == '>' || *s == '!') {
         op = *s == '<' ? NUM_LT : *s == '>' ? NUM_GT : NUM_NE;
@@ -895,8 +902,29 @@ static int kw_ip_proto(struct rparse *p, char *v)
     }
     if ((op == NUM_LT && n == 0) || (op == NUM_GT && n == 255))
         return rp_err(p, "'%s' can never match", v);
-    p->r->ip_proto = (uint8_t)n;
-    p->r->ip_proto_op = op;
+    if (p->ip_proto_ops != 0) {
+        if (op == NUM_EQ || (p->ip_proto_ops & (1u << NUM_EQ)))
+            return rp_err(p, "an exact protocol can't be combined with another ip_proto");
+        if (op != NUM_NE && (p->ip_proto_ops & (1u << op)))
+            return rp_err(p, "only one ip_proto with '%c' in a rule", op == NUM_LT ? '<' : '>');
+    }
+    memset(set, 0, sizeof(set));
+    for (unsigned x = 0; x < 256; x++) {
+        struct rule_num t = {.op = op, .a = (uint64_t)n};
+        if (rule_num_match(&t, x) &&
+            (p->ip_proto_ops == 0 || (p->r->ip_proto_set[x >> 3] & (1u << (x & 7))))) {
+            set[x >> 3] |= (uint8_t)(1u << (x & 7));
+            any = true;
+        }
+    }
+    if (!any)
+        return rp_err(p, "'%s' with the ip_proto before it can never match", v);
+    memcpy(p->r->ip_proto_set, set, sizeof(set));
+    if (p->ip_proto_ops == 0) {
+        p->r->ip_proto = (uint8_t)n;
+        p->r->ip_proto_op = op;
+    }
+    p->ip_proto_ops |= 1u << op;
     p->r->has |= RULE_HAS_IP_PROTO;
     return 0;
 }
@@ -1137,7 +1165,7 @@ static const struct keyword keywords[] = {
     {"ttl", kw_ttl, KW_VALUE | KW_ONCE},
     {"itype", kw_itype, KW_VALUE | KW_ONCE},
     {"icode", kw_icode, KW_VALUE | KW_ONCE},
-    {"ip_proto", kw_ip_proto, KW_VALUE | KW_ONCE},
+    {"ip_proto", kw_ip_proto, KW_VALUE},
     {"flags", kw_flags, KW_VALUE | KW_ONCE},
     {"tos", kw_tos, KW_VALUE | KW_ONCE},
     {"id", kw_id, KW_VALUE | KW_ONCE},

@@ -105,12 +105,17 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/*
+ * A byte variable's name: a letter or '_' first (so it never reads as a
+ * number), then anything Suricata's token allows short of the separators and
+ * quotes, so ET's dotted names ("kelihos.p2p") load as they do there.
+ */
 static bool is_var_name(const char *s)
 {
     if (!isalpha((unsigned char)*s) && *s != '_')
         return false;
     for (; *s != '\0'; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_')
+        if (!isgraph((unsigned char)*s) || strchr(",;:\"'\\", *s) != NULL)
             return false;
     return true;
 }
@@ -296,6 +301,10 @@ enum {
     OPT_FROM = 1u << 3,    /* from_beginning, from_end */
     OPT_POST_OFFSET = 1u << 4,
     OPT_BITMASK = 1u << 5,
+    /* big or little may come with string (and are then moot: the digits are
+     * text), as byte_test, byte_jump and byte_math allow in Suricata;
+     * byte_extract refuses the pair there and here */
+    OPT_STRING_ENDIAN = 1u << 6,
 };
 
 static int base_of(const char *s)
@@ -387,7 +396,9 @@ static int byte_options(struct rparse *p, struct rule_byte *b, char **args, int 
     }
     if ((b->flags & BYTE_FROM_BEGIN) && (b->flags & BYTE_FROM_END))
         return rp_err(p, "from_beginning and from_end can't be combined");
-    if ((b->flags & BYTE_STRING) && (b->flags & (BYTE_LITTLE | BYTE_DCE)))
+    if ((b->flags & BYTE_STRING) && (b->flags & BYTE_DCE))
+        return rp_err(p, "string can't be combined with dce");
+    if ((b->flags & BYTE_STRING) && endian && !(allowed & OPT_STRING_ENDIAN))
         return rp_err(p, "string can't be combined with an endianness");
     if ((b->flags & BYTE_STRING) && b->base == 0)
         b->base = 10;
@@ -508,7 +519,7 @@ int rule_kw_byte_test(struct rparse *p, char *v)
         return rp_err(p, "invalid value '%s'", args[2]);
     }
     if ((rc = byte_offset(p, &b, args[3])) != 0 ||
-        (rc = byte_options(p, &b, args + 4, n - 4, OPT_BITMASK)) != 0 ||
+        (rc = byte_options(p, &b, args + 4, n - 4, OPT_BITMASK | OPT_STRING_ENDIAN)) != 0 ||
         (rc = byte_nbytes_check(p, &b, false)) != 0)
         return rc;
     return byte_append(p, RULE_MATCH_BYTE_TEST, &b);
@@ -529,7 +540,7 @@ int rule_kw_byte_jump(struct rparse *p, char *v)
     if ((rc = byte_nbytes(p, &b, args[0], true)) != 0 || (rc = byte_offset(p, &b, args[1])) != 0 ||
         (rc = byte_options(p, &b, args + 2, n - 2,
                            OPT_MULTIPLIER | OPT_ALIGN4 | OPT_FROM | OPT_POST_OFFSET |
-                               OPT_BITMASK)) != 0 ||
+                               OPT_BITMASK | OPT_STRING_ENDIAN)) != 0 ||
         (rc = byte_nbytes_check(p, &b, true)) != 0)
         return rc;
     return byte_append(p, RULE_MATCH_BYTE_JUMP, &b);
@@ -624,7 +635,7 @@ int rule_kw_byte_math(struct rparse *p, char *v)
     }
     if (!have_bytes || !have_offset || !have_oper || !have_rvalue || result == NULL)
         return rp_err(p, "bytes, offset, oper, rvalue and result are required");
-    if ((rc = byte_options(p, &b, rest, nrest, OPT_BITMASK)) != 0)
+    if ((rc = byte_options(p, &b, rest, nrest, OPT_BITMASK | OPT_STRING_ENDIAN)) != 0)
         return rc;
     if (!(b.flags & BYTE_NBYTES_VAR) && (b.nbytes == 0 || b.nbytes > 10))
         return rp_err(p, "bytes must be 1..10");

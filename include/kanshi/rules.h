@@ -404,6 +404,10 @@ struct rule {
     struct rule_num dsize, ttl, itype, icode;
     uint8_t ip_proto;
     enum rule_num_op ip_proto_op; /* NUM_EQ, NUM_NE, NUM_LT or NUM_GT against ip_proto */
+    /* What the rule's ip_proto keywords accept together (bit n % 8 of byte
+     * n / 8 for protocol n); a rule may repeat ip_proto, as Suricata's do
+     * ("ip_proto:!1; ip_proto:!6;"), and ip_proto/ip_proto_op keep the first. */
+    uint8_t ip_proto_set[32];
     struct rule_tcp_flags tcp_flags;
     struct rule_num tos, id, fragoffset, seq, ack, window, icmp_id, icmp_seq;
     uint16_t ipopts;  /* IPOPT_BIT_* wanted (any of them); 0xffff for "any" */

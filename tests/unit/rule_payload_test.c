@@ -279,8 +279,8 @@ TEST(byte_test_errors)
               "byte_test: invalid offset '70000' (expected -65535..65535 or a variable)");
     CHECK_STR(bad(R("byte_test:1,=,1,0,dec;")), "byte_test: base 'dec' without string");
     CHECK_STR(bad(R("byte_test:1,=,1,0,string,hex,oct;")), "byte_test: more than one base");
-    CHECK_STR(bad(R("byte_test:1,=,1,0,string,little;")),
-              "byte_test: string can't be combined with an endianness");
+    CHECK_STR(bad(R("byte_test:1,=,1,0,string,dce;")),
+              "byte_test: string can't be combined with dce");
     CHECK_STR(bad(R("byte_test:1,=,1,0,big,little;")), "byte_test: endianness given twice");
     CHECK_STR(bad(R("byte_test:1,=,1,0,string bin;")),
               "byte_test: invalid string base 'bin' (expected dec, hex or oct)");
@@ -493,6 +493,101 @@ TEST(byte_math_errors)
               "byte_math: invalid option 'sideways'");
 }
 
+/* ---- forms ET Open uses ------------------------------------------------ */
+
+/*
+ * string with big or little: Suricata's byte_test, byte_jump and byte_math
+ * take the pair (the endianness is moot, the digits are text); byte_extract
+ * refuses it there and here.  ET's sid 2017961 is "byte_jump:8,116,relative,
+ * multiplier 2,little,string".
+ */
+TEST(string_with_endianness)
+{
+    CHECK_INT(pm(R("content:\"v:\"; byte_test:2,=,12,0,relative,string,little;"), "v:12"), 1);
+    CHECK_INT(pm(R("content:\"v:\"; byte_test:2,=,21,0,relative,little,string,dec;"), "v:12"),
+              0);
+    CHECK_INT(pm(R("content:\"v:\"; byte_test:2,=,0x12,0,relative,string,hex,big;"), "v:12"), 1);
+    CHECK_INT(pm(R("byte_jump:2,0,string,dec,little; content:\"Z\"; within:1;"), "3;abZ"), 1);
+    CHECK_INT(pm(R("byte_jump:2,0,little,string; content:\"b\"; within:1;"), "3;abZ"), 0);
+    CHECK_INT(pm(R("content:\"MZ\"; byte_jump:1,0,relative,multiplier 2,little,string; "
+                   "content:\"PE\"; within:2;"),
+                 "MZ2abcdPE"),
+              1);
+    CHECK_INT(pm(R("byte_math:bytes 2, offset 0, oper +, rvalue 1, result r, string dec, "
+                   "endian little; byte_test:1,=,r,2;"),
+                 "41*X"),
+              1);
+    CHECK_STR(bad(R("byte_extract:2,0,n,string,little;")),
+              "byte_extract: string can't be combined with an endianness");
+    CHECK_STR(bad(R("byte_extract:2,0,n,big,string,dec;")),
+              "byte_extract: string can't be combined with an endianness");
+    CHECK_STR(bad(R("byte_jump:2,0,string,dce;")), "byte_jump: string can't be combined with dce");
+    CHECK_STR(bad(R("byte_math:bytes 2, offset 0, oper +, rvalue 1, result r, string dec, dce;")),
+              "byte_math: string can't be combined with dce");
+}
+
+/*
+ * Variable names as Suricata's token takes them: a letter or '_' first, then
+ * anything but blanks, separators and quotes.  ET's Kelihos rules (sids
+ * 2017612, 2017614) name one "kelihos.p2p".
+ */
+TEST(dotted_variable_names)
+{
+    /* the value at 2 repeats at 6, 10, 14, 18, 22 and differs at 0, 4, 8, 25 */
+    uint8_t b[27];
+    memset(b, 0x11, sizeof(b));
+    for (int i = 2; i <= 22; i += 4) {
+        b[i] = 0xbe;
+        b[i + 1] = 0xef;
+    }
+    static const char kelihos[] =
+        "alert tcp $EXTERNAL_NET 80 -> $HOME_NET any (msg:\"ET DELETED Kelihos p2p traffic "
+        "detected via byte_test CnC Response\"; flow:established,from_server; "
+        "flowbits:isset,ET.Kelihos-P2P; byte_extract:2,2,kelihos.p2p; "
+        "byte_test:2,=,kelihos.p2p,6; byte_test:2,=,kelihos.p2p,10; "
+        "byte_test:2,=,kelihos.p2p,14; byte_test:2,=,kelihos.p2p,18; "
+        "byte_test:2,=,kelihos.p2p,22; byte_test:2,!=,kelihos.p2p,0; "
+        "byte_test:2,!=,kelihos.p2p,4; byte_test:2,!=,kelihos.p2p,8; "
+        "byte_test:2,!=,kelihos.p2p,25; classtype:command-and-control; sid:2017614; rev:2;)";
+    CHECK_INT(pmn(kelihos, b, sizeof(b)), 1);
+    b[19] = 0x00; /* one repeat differs */
+    CHECK_INT(pmn(kelihos, b, sizeof(b)), 0);
+    b[19] = 0xef;
+    b[25] = 0xbe; /* one place that must differ is the same */
+    b[26] = 0xef;
+    CHECK_INT(pmn(kelihos, b, sizeof(b)), 0);
+    /* in content positions, byte_jump, isdataat and byte_math too */
+    static const uint8_t c[] = {3, 'x', 'a', 'b', 'Q'};
+    CHECK_INT(pmn(R("byte_extract:1,0,my.len; content:\"b\"; within:my.len;"), c, 5), 1);
+    CHECK_INT(pmn(R("byte_extract:1,0,my-len; content:\"Q\"; within:my-len;"), c, 5), 0);
+    CHECK_INT(pmn(R("byte_extract:1,0,a.b; isdataat:a.b,relative;"), c, 5), 1);
+    CHECK_INT(pmn(R("byte_extract:1,0,a.b; isdataat:!a.b,relative;"), c, 5), 0);
+    CHECK_INT(pmn(R("byte_math:bytes 1, offset 0, oper +, rvalue 1, result n.1; "
+                    "byte_test:1,=,n.1,0;"),
+                  c, 5),
+              0);
+    /* byte_jump from offset _n.0: 3 - 3 reads the 3 at 0, 3 - 2 the 'x' at 1 */
+    CHECK_INT(pmn(R("byte_math:bytes 1, offset 0, oper -, rvalue 3, result _n.0; "
+                    "byte_jump:1,_n.0; content:\"Q\"; within:1;"),
+                  c, 5),
+              1);
+    CHECK_INT(pmn(R("byte_math:bytes 1, offset 0, oper -, rvalue 2, result _n.0; "
+                    "byte_jump:1,_n.0; content:\"Q\"; within:1;"),
+                  c, 5),
+              0);
+    /* still not names */
+    CHECK_STR(bad(R("byte_extract:1,0,.x;")), "byte_extract: invalid variable name '.x'");
+    CHECK_STR(bad(R("byte_extract:1,0,-x;")), "byte_extract: invalid variable name '-x'");
+    CHECK_STR(bad(R("byte_extract:1,0,a:b;")), "byte_extract: invalid variable name 'a:b'");
+    CHECK_STR(bad(R("byte_extract:1,0,a'b;")), "byte_extract: invalid variable name 'a'b'");
+    CHECK_STR(bad(R("byte_extract:1,0,a b;")), "byte_extract: invalid variable name 'a b'");
+    CHECK_STR(bad(R("byte_math:bytes 1, offset 0, oper +, rvalue 1, result 2.x;")),
+              "byte_math: invalid variable name '2.x'");
+    /* a dotted name must be defined before use like any other */
+    CHECK_STR(bad(R("byte_test:2,=,kelihos.p2p,6;")),
+              "byte_test: unknown byte_extract variable 'kelihos.p2p'");
+}
+
 /* ---- pkt_data and interleaving ----------------------------------------- */
 
 TEST(pkt_data_and_interleaving)
@@ -545,6 +640,8 @@ int main(void)
     RUN(byte_extract_errors);
     RUN(byte_math_ops);
     RUN(byte_math_errors);
+    RUN(string_with_endianness);
+    RUN(dotted_variable_names);
     RUN(pkt_data_and_interleaving);
     RUN(recursion_budget);
     return test_summary("rule_payload");

@@ -5,10 +5,12 @@
  * directories, classification files, and the real rulesets under ../shared
  * (ET Open and suricata-verify's strict tier) when present.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "kanshi/detect.h"
 #include "kanshi/kanshi.h"
 #include "kanshi/rules.h"
 #include "test.h"
@@ -571,6 +573,12 @@ TEST(num_match)
           !rule_num_match(&n, 10));
 }
 
+/* Is protocol x in what r's ip_proto keywords accept together? */
+static bool proto_in(const struct rule *r, unsigned x)
+{
+    return (r->ip_proto_set[x >> 3] & (1u << (x & 7))) != 0;
+}
+
 TEST(ip_proto_keyword)
 {
     static const struct {
@@ -599,7 +607,125 @@ TEST(ip_proto_keyword)
     CHECK_STR(bad(H "(ip_proto:bogus; sid:1;)"), "ip_proto: unknown protocol 'bogus'");
     CHECK_STR(bad(H "(ip_proto:<0; sid:1;)"), "ip_proto: '<0' can never match");
     CHECK_STR(bad(H "(ip_proto:>255; sid:1;)"), "ip_proto: '>255' can never match");
-    CHECK_STR(bad(H "(ip_proto:6; ip_proto:17; sid:1;)"), "ip_proto: duplicated keyword");
+    /* one keyword: the accepted set is exactly what the operator says */
+    const struct rule *r = one("alert ip any any -> any any (ip_proto:<10; sid:1;)");
+    CHECK(r != NULL);
+    for (unsigned x = 0; r != NULL && x < 256; x++)
+        CHECK_INT(proto_in(r, x), x < 10);
+}
+
+/* Alerts of one rule, as its own engine, on an IPv4 packet of protocol proto
+ * from 192.0.2.1 to 10.0.0.1; -1 when the rule or the engine fails. */
+static void count_alert(void *arg, const struct packet *p, const struct rule *r)
+{
+    (void)p;
+    (void)r;
+    (*(int *)arg)++;
+}
+
+static int fires_on_proto(const char *text, uint8_t proto)
+{
+    struct ruleset *set;
+    struct detect_engine *de;
+    struct detect_thread *dt;
+    struct packet p;
+    char err[256];
+    int n = -1;
+
+    if (ruleset_create(&set, NULL, NULL, NULL) != 0)
+        return -1;
+    if (ruleset_add_rule(set, text, "t.rules", 1) == 0 && ruleset_finalize(set) == 0 &&
+        detect_engine_create(&de, set, err, sizeof(err)) == 0) {
+        if (detect_thread_create(&dt, de) == 0) {
+            memset(&p, 0, sizeof(p));
+            p.flags = PKT_IPV4;
+            p.src.family = p.dst.family = AF_INET;
+            inet_pton(AF_INET, "192.0.2.1", p.src.a); /* $EXTERNAL_NET */
+            inet_pton(AF_INET, "10.0.0.1", p.dst.a);  /* $HOME_NET */
+            p.ip_proto = proto;
+            p.ttl = 64;
+            n = 0;
+            detect_packet(dt, de, &p, count_alert, &n);
+            detect_thread_destroy(dt);
+        }
+        detect_engine_destroy(de);
+    }
+    ruleset_destroy(set);
+    return n;
+}
+
+/* Several ip_proto keywords must all hold, as in Suricata; ET's "GPL POLICY
+ * TRAFFIC Non-Standard IP protocol" (sid 2101620) is eight of them. */
+#define GPL_NONSTD                                                                              \
+    "alert ip $EXTERNAL_NET any -> $HOME_NET any (msg:\"GPL POLICY TRAFFIC Non-Standard IP "    \
+    "protocol\"; ip_proto:!1; ip_proto:!2; ip_proto:!47; ip_proto:!50; ip_proto:!51; "          \
+    "ip_proto:!6; ip_proto:!89; ip_proto:!17; classtype:non-standard-protocol; sid:2101620; "   \
+    "rev:7;)"
+
+TEST(ip_proto_repeated)
+{
+    static const uint8_t std[] = {1, 2, 6, 17, 47, 50, 51, 89};
+    const struct rule *r = one(GPL_NONSTD);
+
+    CHECK(r != NULL);
+    if (r != NULL) {
+        /* the first keyword stays in ip_proto / ip_proto_op */
+        CHECK_INT(r->ip_proto, 1);
+        CHECK_INT(r->ip_proto_op, NUM_NE);
+        CHECK_INT(r->has, RULE_HAS_IP_PROTO);
+        for (unsigned x = 0; x < 256; x++)
+            CHECK_INT(proto_in(r, x), memchr(std, (int)x, sizeof(std)) == NULL);
+    }
+    /* a range from '>' and '<', holes from '!' */
+    r = one("alert ip any any -> any any (ip_proto:>5; ip_proto:<10; ip_proto:!7; sid:1;)");
+    CHECK(r != NULL);
+    for (unsigned x = 0; r != NULL && x < 256; x++)
+        CHECK_INT(proto_in(r, x), x > 5 && x < 10 && x != 7);
+    r = one("alert ip any any -> any any (ip_proto:!tcp; ip_proto:>3; sid:1;)");
+    CHECK(r != NULL && !proto_in(r, 3) && proto_in(r, 4) && !proto_in(r, 6) && proto_in(r, 255));
+    /* what Suricata refuses */
+    CHECK_STR(bad(H "(ip_proto:6; ip_proto:17; sid:1;)"),
+              "ip_proto: an exact protocol can't be combined with another ip_proto");
+    CHECK_STR(bad(H "(ip_proto:!6; ip_proto:17; sid:1;)"),
+              "ip_proto: an exact protocol can't be combined with another ip_proto");
+    CHECK_STR(bad(H "(ip_proto:6; ip_proto:!17; sid:1;)"),
+              "ip_proto: an exact protocol can't be combined with another ip_proto");
+    CHECK_STR(bad(H "(ip_proto:>5; ip_proto:>6; sid:1;)"),
+              "ip_proto: only one ip_proto with '>' in a rule");
+    CHECK_STR(bad(H "(ip_proto:<5; ip_proto:!2; ip_proto:<6; sid:1;)"),
+              "ip_proto: only one ip_proto with '<' in a rule");
+    CHECK_STR(bad(H "(ip_proto:>34; ip_proto:<14; sid:1;)"),
+              "ip_proto: '<14' with the ip_proto before it can never match");
+    CHECK_STR(bad(H "(ip_proto:>9; ip_proto:<10; sid:1;)"),
+              "ip_proto: '<10' with the ip_proto before it can never match");
+    CHECK_STR(bad(H "(ip_proto:<2; ip_proto:!0; ip_proto:!1; sid:1;)"),
+              "ip_proto: '!1' with the ip_proto before it can never match");
+}
+
+TEST(ip_proto_repeated_matches)
+{
+    /* the sensor tests the set: GRE and the others are standard, 99 is not */
+    CHECK_INT(fires_on_proto(GPL_NONSTD, 99), 1);
+    CHECK_INT(fires_on_proto(GPL_NONSTD, 132), 1);
+    CHECK_INT(fires_on_proto(GPL_NONSTD, 47), 0);
+    CHECK_INT(fires_on_proto(GPL_NONSTD, 17), 0);
+    CHECK_INT(fires_on_proto(GPL_NONSTD, 1), 0);
+    /* one keyword, each operator */
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:47; sid:1;)", 47), 1);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:47; sid:1;)", 46), 0);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:>50; sid:1;)", 51), 1);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:>50; sid:1;)", 50), 0);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:<50; sid:1;)", 49), 1);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:<50; sid:1;)", 50), 0);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:!50; sid:1;)", 50), 0);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:!50; sid:1;)", 51), 1);
+    /* a window from two keywords */
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:>40; ip_proto:<50; sid:1;)",
+                             45),
+              1);
+    CHECK_INT(fires_on_proto("alert ip any any -> any any (ip_proto:>40; ip_proto:<50; sid:1;)",
+                             50),
+              0);
 }
 
 TEST(flags_keyword)
@@ -1089,6 +1215,8 @@ int main(void)
     RUN(numeric_keywords);
     RUN(num_match);
     RUN(ip_proto_keyword);
+    RUN(ip_proto_repeated);
+    RUN(ip_proto_repeated_matches);
     RUN(flags_keyword);
     RUN(header_keywords);
     RUN(num_operators_extended);
