@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,7 +258,8 @@ int pktgen_build(uint8_t *buf, size_t cap, const struct pktgen_pkt *pk)
         if (pk->tcp_opts_len > 0)
             memcpy(l4 + TCP_HDR_LEN, pk->tcp_opts, pk->tcp_opts_len);
         sum = csum_pseudo(pk, l4len);
-        put16(l4 + 16, csum_finish(csum_add(sum, l4, l4len)));
+        csum = csum_finish(csum_add(sum, l4, l4len));
+        put16(l4 + 16, pk->bad_tcp_csum ? csum ^ 0x5a5a : csum);
         break;
     case IPPROTO_UDP:
         put16(l4, pk->sp);
@@ -536,6 +538,145 @@ int pktgen_tcp_close(struct pktgen_tcp *s)
         return rc;
     s->srv_next++;
     return tcp_segment(s, PKTGEN_TO_SERVER, TH_ACK, NULL, 0, NULL, 0);
+}
+
+/* Parses a decimal uint32 from *pp up to a non-digit; advances *pp. */
+static int seg_number(const char **pp, uint32_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return -EINVAL;
+    }
+    *out = (uint32_t)v;
+    *pp = p;
+    return 0;
+}
+
+static int seg_error(char *err, size_t errlen, const char *word, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int seg_error(char *err, size_t errlen, const char *word, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "'%s': %s", word, msg);
+    return -EINVAL;
+}
+
+/* True when the n bytes at p are the attribute name. */
+static bool seg_attr_is(const char *p, size_t n, const char *name)
+{
+    return strlen(name) == n && strncmp(p, name, n) == 0;
+}
+
+int pktgen_seg_parse(struct pktgen_seg *seg, bool *has_data, const char *word, char *err,
+                     size_t errlen)
+{
+    /* Flag letters in the order of their bits, TH_FIN first. */
+    static const char letters[] = "FSRPAUEC";
+    const char *p = word, *end, *q, *l;
+    size_t n;
+
+    memset(seg, 0, sizeof(*seg));
+    *has_data = false;
+    if (strncmp(p, "client", 6) == 0)
+        seg->dir = PKTGEN_TO_SERVER;
+    else if (strncmp(p, "server", 6) == 0)
+        seg->dir = PKTGEN_TO_CLIENT;
+    else
+        return seg_error(err, errlen, word, "a segment starts with client or server");
+    p += 6;
+    if (*p == '@') {
+        p++;
+        if (seg_number(&p, &seg->off) != 0)
+            return seg_error(err, errlen, word, "@ needs an offset from 0 to 4294967295");
+        seg->has_off = true;
+    }
+    while (*p == ',') {
+        p++;
+        end = p + strcspn(p, ",:");
+        n = (size_t)(end - p);
+        if (n >= 4 && strncmp(p, "ack=", 4) == 0) {
+            q = p + 4;
+            if (seg_number(&q, &seg->ack) != 0 || q != end)
+                return seg_error(err, errlen, word, "ack= needs an offset from 0 to 4294967295");
+            seg->has_ack = true;
+        } else if (n >= 6 && strncmp(p, "flags=", 6) == 0) {
+            if (n == 6)
+                return seg_error(err, errlen, word, "flags= needs letters among FSRPAUEC");
+            seg->flags = 0;
+            for (q = p + 6; q < end; q++) {
+                char c = (char)(*q >= 'a' && *q <= 'z' ? *q - 'a' + 'A' : *q);
+                if ((l = strchr(letters, c)) == NULL)
+                    return seg_error(err, errlen, word,
+                                     "unknown TCP flag '%c' (use F S R P A U E C)", *q);
+                seg->flags |= (uint8_t)(1u << (l - letters));
+            }
+            seg->has_flags = true;
+        } else if (seg_attr_is(p, n, "badsum")) {
+            seg->bad_csum = true;
+        } else if (seg_attr_is(p, n, "drop")) {
+            seg->drop = true;
+        } else {
+            return seg_error(err, errlen, word, "unknown segment attribute '%.*s'", (int)n, p);
+        }
+        p = end;
+    }
+    if (*p == ':') {
+        *has_data = true;
+        p++;
+    }
+    if (*p != '\0')
+        return seg_error(err, errlen, word, "unexpected '%s' (expected @OFF, ,ATTR or a final ':')",
+                         p);
+    return 0;
+}
+
+int pktgen_tcp_segment(struct pktgen_tcp *s, const struct pktgen_seg *seg)
+{
+    struct pktgen_pkt pk;
+    bool to_srv = seg->dir == PKTGEN_TO_SERVER;
+    uint32_t *next = to_srv ? &s->cli_next : &s->srv_next;
+    uint32_t isn = to_srv ? s->cli_isn : s->srv_isn;
+    uint32_t peer_isn = to_srv ? s->srv_isn : s->cli_isn;
+    uint32_t peer_next = to_srv ? s->srv_next : s->cli_next;
+    uint32_t end;
+    int rc;
+
+    if (seg->data == NULL && seg->len > 0)
+        return -EINVAL;
+    if (to_srv)
+        pktgen_pkt_init(&pk, IPPROTO_TCP, &s->cli, s->cport, &s->srv, s->sport);
+    else
+        pktgen_pkt_init(&pk, IPPROTO_TCP, &s->srv, s->sport, &s->cli, s->cport);
+    pk.vlan = s->g->vlan;
+    pk.tcp_flags = seg->has_flags ? seg->flags : (uint8_t)(TH_ACK | (seg->len > 0 ? TH_PUSH : 0));
+    pk.seq = seg->has_off ? isn + 1 + seg->off : *next;
+    if (seg->has_ack)
+        pk.ack = peer_isn + 1 + seg->ack;
+    else if (pk.tcp_flags & TH_ACK)
+        pk.ack = peer_next;
+    pk.payload = seg->data;
+    pk.payload_len = seg->len;
+    pk.bad_tcp_csum = seg->bad_csum;
+    if (!seg->drop && (rc = pktgen_emit(s->g, &pk)) != 0)
+        return rc;
+    /* Sequence space used: the data, and one number each for SYN and FIN. */
+    end = pk.seq + (uint32_t)seg->len + ((pk.tcp_flags & TH_SYN) ? 1u : 0u) +
+          ((pk.tcp_flags & TH_FIN) ? 1u : 0u);
+    if ((int32_t)(end - *next) > 0)
+        *next = end;
+    return 0;
 }
 
 int pktgen_udp(struct pktgen *g, const struct kanshi_addr *src, uint16_t sp,

@@ -6,7 +6,9 @@
  * kanshi-pktgen (tests/tools/pktgen_main.c).  Everything built here is
  * well-formed: Ethernet II (optionally one 802.1Q tag), IPv4 or IPv6, and
  * TCP, UDP, ICMP or ICMPv6 with every checksum correct, so a decoder that
- * flags a packet built here has a bug.
+ * flags a packet built here has a bug.  The one exception is asked for by
+ * name: a TCP segment with bad_tcp_csum set, for tests of checksum
+ * validation.
  *
  * Files are classic pcap (not pcapng): magic 0xa1b2c3d4 written little
  * endian, version 2.4, snaplen PKTGEN_SNAPLEN, LINKTYPE_ETHERNET (1),
@@ -60,6 +62,8 @@ struct pktgen_pkt {
     uint16_t win;
     const uint8_t *tcp_opts; /* raw TCP options, tcp_opts_len % 4 == 0, <= 40 */
     size_t tcp_opts_len;
+    bool bad_tcp_csum; /* store the TCP checksum XORed with 0x5a5a: wrong, never
+                          the other form of zero, so every validator rejects it */
 
     uint8_t icmp_type, icmp_code;
     uint16_t icmp_id, icmp_seq; /* the 4 bytes after the ICMP checksum */
@@ -186,6 +190,53 @@ int pktgen_tcp_send(struct pktgen_tcp *s, enum pktgen_dir dir, const void *data,
 /* Closes from the client: FIN/ACK, the server's FIN/ACK, the client's ACK.
  * 0 or an error of pktgen_emit(). */
 int pktgen_tcp_close(struct pktgen_tcp *s);
+
+/*
+ * One explicitly placed TCP segment (kanshi-pktgen's tcpseg lines), for
+ * tests of stream reassembly: out-of-order, overlapping and retransmitted
+ * data, holes, bad checksums, RST and FIN.  Offsets are stream offsets: 0 is
+ * the first byte after the sender's SYN (ISN + 1), as the sensor counts.
+ */
+struct pktgen_seg {
+    enum pktgen_dir dir; /* sender: PKTGEN_TO_SERVER is the client */
+    bool has_off;        /* false: at the sender's next sequence number */
+    uint32_t off;
+    bool has_ack;        /* false: acknowledge everything the peer sent (with TH_ACK) */
+    uint32_t ack;        /* offset in the peer's stream acknowledged */
+    bool has_flags;      /* false: TH_ACK, and TH_PUSH when carrying data */
+    uint8_t flags;       /* TH_* of packet.h */
+    bool bad_csum;       /* a wrong TCP checksum (pktgen_pkt.bad_tcp_csum) */
+    bool drop;           /* sent but not captured: not written, yet counted as sent */
+    const uint8_t *data; /* borrowed for the call */
+    size_t len;
+};
+
+/*
+ * Parses the word that starts a segment of a tcpseg line:
+ *
+ *   (client|server)[@OFF][,ack=OFF][,flags=LETTERS][,badsum][,drop][:]
+ *
+ * OFF is a decimal offset (0-4294967295); LETTERS are TCP flags among
+ * F S R P A U E C (FIN SYN RST PSH ACK URG ECE CWR), case-insensitive.  A
+ * trailing ':' says the segment's data (a quoted string) follows: *has_data.
+ * An attribute given twice takes its last value.  Fills *seg (data NULL,
+ * len 0) and returns 0, or returns -EINVAL with a message in err (errlen
+ * bytes) naming the word and what is wrong; *seg is then unspecified.
+ */
+int pktgen_seg_parse(struct pktgen_seg *seg, bool *has_data, const char *word, char *err,
+                     size_t errlen);
+
+/*
+ * Writes seg in session s: seq is the sender's ISN + 1 + off (or its next
+ * sequence number), ack the peer's ISN + 1 + ack (or the peer's next; 0
+ * without TH_ACK unless has_ack).  The sender's next sequence number moves
+ * to the end of seg (data, SYN and FIN count) when that is further, dropped
+ * or not, so a later segment or pktgen_tcp_close() follows it.  For a
+ * session without handshake, first set cli_next and srv_next to ISN + 1 (as
+ * if the SYNs had gone by before the capture) so offsets count the same.
+ * 0, -EINVAL (data NULL with len > 0) or an error of pktgen_emit().
+ */
+int pktgen_tcp_segment(struct pktgen_tcp *s, const struct pktgen_seg *seg);
 
 /* One UDP datagram from src:sp to dst:dp.  0 or an error of pktgen_emit(). */
 int pktgen_udp(struct pktgen *g, const struct kanshi_addr *src, uint16_t sp,

@@ -17,6 +17,11 @@
  *   tcp CLIENT > SERVER [ITEM...]  a TCP session: 3-way handshake, the data
  *                                  items in order (each acknowledged by the
  *                                  peer), then FIN/ACK teardown
+ *   tcpseg CLIENT > SERVER [SEG...]
+ *                                  a TCP session made of explicit segments:
+ *                                  handshake, each SEG as written (nothing
+ *                                  acknowledged unless a SEG does it), then
+ *                                  the FIN/ACK teardown (see below)
  *   udp CLIENT > SERVER [ITEM...]  one datagram per data item (an empty one
  *                                  when there is none)
  *   icmp SRC > DST [ITEM...]       per data item an echo request and its
@@ -41,6 +46,31 @@
  *   type=N code=N                  icmp: one message of this type and code
  *                                  per data item instead of an echo
  *   id=N seq=N                     icmp: identifier and first sequence number
+ *
+ * tcpseg segments, for tests of stream reassembly.  Each SEG is one word,
+ * followed by a quoted string when the word ends in ':':
+ *
+ *   (client|server)[@OFF][,ack=OFF][,flags=LETTERS][,badsum][,drop][:"DATA"]
+ *
+ *   client, server   the sender
+ *   @OFF             the segment's offset in the sender's stream, 0 being the
+ *                    first byte after its SYN; default: right after the
+ *                    furthest it sent so far
+ *   ack=OFF          acknowledge the peer's stream up to OFF; default: all
+ *                    the peer sent (dropped segments included)
+ *   flags=LETTERS    the TCP flags, among F S R P A U E C; default A, and P
+ *                    when there is data
+ *   badsum           a wrong TCP checksum
+ *   drop             the segment was sent but is not in the capture: it is
+ *                    not written, yet later defaults count it as sent
+ *
+ * A bare "TEXT" is client:"TEXT".  The options vlan=, handshake= and close=
+ * apply as for tcp; without handshake the offsets still count from ISN + 1.
+ * Example: "ATTACK" in three segments, the last one arriving first, the
+ * server's ACK of all six bytes, then a RST instead of the FIN teardown:
+ *
+ *   tcpseg 10.0.0.5:40000 > 192.0.2.1:80 client@4:"CK" client@0:"AT" \
+ *       client@2:"TA" server client,flags=RA close=no
  *
  * TEXT takes C escapes: \r \n \t \0 \a \b \f \v \\ \" \' \?, octal \NNN and
  * hex \xHH (one or two digits, so "\x07example" is 0x07 then "example").
@@ -89,6 +119,7 @@ static void usage(FILE *fp)
             "               server:\"HTTP/1.1 200 OK\\r\\n\\r\\n\" [split=N] [vlan=N]\n"
             "           udp A:P > B:P \"query\" server:\"answer\"\n"
             "           icmp A > B \"ping data\" [type=N code=N] [reply=no]\n"
+            "           tcpseg A:P > B:P client@4:\"CK\" client@0:\"AT\" server,ack=2 ...\n"
             "           sleep SECONDS\n"
             "           [SECTION]   (-s SECTION builds only that section)\n"
             "         the full format is described at the top of tests/tools/pktgen_main.c\n"
@@ -103,6 +134,7 @@ struct item {
     enum pktgen_dir dir;
     uint8_t *data;
     size_t len;
+    struct pktgen_seg seg; /* tcpseg: where and how the segment goes */
 };
 
 struct flow_opts {
@@ -111,7 +143,7 @@ struct flow_opts {
     bool has_type;
 };
 
-enum { P_TCP = 1, P_UDP = 2, P_ICMP = 4 };
+enum { P_TCP = 1, P_UDP = 2, P_ICMP = 4, P_TCPSEG = 8 };
 
 /* The options a flow line may carry; a table, so adding one is one line. */
 static const struct spec_opt {
@@ -122,9 +154,9 @@ static const struct spec_opt {
     size_t off;
 } spec_opts[] = {
     {"split", P_TCP, false, 1, 65000, offsetof(struct flow_opts, split)},
-    {"vlan", P_TCP | P_UDP | P_ICMP, false, 1, 4094, offsetof(struct flow_opts, vlan)},
-    {"handshake", P_TCP, true, 0, 1, offsetof(struct flow_opts, handshake)},
-    {"close", P_TCP, true, 0, 1, offsetof(struct flow_opts, close)},
+    {"vlan", P_TCP | P_UDP | P_ICMP | P_TCPSEG, false, 1, 4094, offsetof(struct flow_opts, vlan)},
+    {"handshake", P_TCP | P_TCPSEG, true, 0, 1, offsetof(struct flow_opts, handshake)},
+    {"close", P_TCP | P_TCPSEG, true, 0, 1, offsetof(struct flow_opts, close)},
     {"reply", P_ICMP, true, 0, 1, offsetof(struct flow_opts, reply)},
     {"type", P_ICMP, false, 0, 255, offsetof(struct flow_opts, type)},
     {"code", P_ICMP, false, 0, 255, offsetof(struct flow_opts, code)},
@@ -382,6 +414,38 @@ static int run_tcp(struct spec *sp, const struct kanshi_addr *cli, uint16_t cpor
     return 0;
 }
 
+/* A session of explicit segments (tcpseg). */
+static int run_tcpseg(struct spec *sp, const struct kanshi_addr *cli, uint16_t cport,
+                      const struct kanshi_addr *srv, uint16_t sport, const struct item *items,
+                      size_t nitems, const struct flow_opts *o)
+{
+    struct pktgen_tcp s;
+    struct pktgen_seg seg;
+    size_t i;
+    int rc;
+
+    pktgen_tcp_init(&s, sp->g, cli, cport, srv, sport);
+    if (o->handshake) {
+        if ((rc = pktgen_tcp_handshake(&s)) != 0)
+            return spec_rc(sp, rc);
+    } else {
+        /* As if the SYNs went by before the capture: offsets still count
+         * from ISN + 1. */
+        s.cli_next++;
+        s.srv_next++;
+    }
+    for (i = 0; i < nitems; i++) {
+        seg = items[i].seg;
+        seg.data = items[i].data;
+        seg.len = items[i].len;
+        if ((rc = pktgen_tcp_segment(&s, &seg)) != 0)
+            return spec_rc(sp, rc);
+    }
+    if (o->close && (rc = pktgen_tcp_close(&s)) != 0)
+        return spec_rc(sp, rc);
+    return 0;
+}
+
 static int run_udp(struct spec *sp, const struct kanshi_addr *cli, uint16_t cport,
                    const struct kanshi_addr *srv, uint16_t sport, const struct item *items,
                    size_t nitems)
@@ -415,7 +479,7 @@ static int run_icmp(struct spec *sp, const struct kanshi_addr *src, const struct
                     const struct item *items, size_t nitems, const struct flow_opts *o)
 {
     uint8_t ping[56];
-    struct item dflt = {PKTGEN_TO_SERVER, ping, sizeof(ping)};
+    struct item dflt = {.dir = PKTGEN_TO_SERVER, .data = ping, .len = sizeof(ping)};
     bool v6 = src->family == AF_INET6;
     size_t i;
     int rc;
@@ -474,6 +538,30 @@ static int parse_sleep(struct spec *sp, const char **pp)
     return 0;
 }
 
+/* A tcpseg segment word in *t (then the quoted data it announces, read from
+ * *pp into *t): fills *seg.  0, or -1 with the error in sp. */
+static int spec_seg(struct spec *sp, const char **pp, struct tok *t, struct pktgen_seg *seg)
+{
+    char msg[300];
+    bool has_data;
+
+    if (pktgen_seg_parse(seg, &has_data, t->word, msg, sizeof(msg)) != 0)
+        return spec_error(sp, "%s", msg);
+    if (!has_data) {
+        t->data = NULL;
+        t->len = 0;
+        return 0;
+    }
+    snprintf(msg, sizeof(msg), "%s", t->word);
+    if (lex(sp, pp, t) != 0)
+        return -1;
+    if (t->kind != TOK_STRING) {
+        free(t->data);
+        return spec_error(sp, "'%s' needs a quoted string", msg);
+    }
+    return 0;
+}
+
 /* One logical line that is not a section header. */
 static int spec_flow(struct spec *sp, const char *line)
 {
@@ -493,18 +581,21 @@ static int spec_flow(struct spec *sp, const char *line)
         return 0;
     if (t.kind != TOK_WORD) {
         free(t.data);
-        return spec_error(sp, "expected tcp, udp, icmp or sleep");
+        return spec_error(sp, "expected tcp, tcpseg, udp, icmp or sleep");
     }
     if (strcmp(t.word, "sleep") == 0)
         return parse_sleep(sp, &p);
     if (strcmp(t.word, "tcp") == 0)
         proto = P_TCP;
+    else if (strcmp(t.word, "tcpseg") == 0)
+        proto = P_TCPSEG;
     else if (strcmp(t.word, "udp") == 0)
         proto = P_UDP;
     else if (strcmp(t.word, "icmp") == 0)
         proto = P_ICMP;
     else
-        return spec_error(sp, "unknown line type '%s' (expected tcp, udp, icmp or sleep)", t.word);
+        return spec_error(sp, "unknown line type '%s' (expected tcp, tcpseg, udp, icmp or sleep)",
+                          t.word);
 
     if (lex(sp, &p, &t) != 0)
         return -1;
@@ -533,16 +624,21 @@ static int spec_flow(struct spec *sp, const char *line)
 
     for (;;) {
         enum pktgen_dir dir = PKTGEN_TO_SERVER;
+        struct pktgen_seg seg = {.dir = PKTGEN_TO_SERVER};
         if (lex(sp, &p, &t) != 0)
             goto out;
         if (t.kind == TOK_END)
             break;
-        if (t.kind == TOK_WORD && strchr(t.word, '=') != NULL) {
+        if (proto == P_TCPSEG && t.kind == TOK_WORD &&
+            (strncmp(t.word, "client", 6) == 0 || strncmp(t.word, "server", 6) == 0)) {
+            if (spec_seg(sp, &p, &t, &seg) != 0)
+                goto out;
+            dir = seg.dir;
+        } else if (t.kind == TOK_WORD && strchr(t.word, '=') != NULL) {
             if (parse_option(sp, t.word, proto, &o) != 0)
                 goto out;
             continue;
-        }
-        if (t.kind == TOK_WORD) {
+        } else if (t.kind == TOK_WORD) {
             if (strcmp(t.word, "server:") == 0) {
                 dir = PKTGEN_TO_CLIENT;
             } else if (strcmp(t.word, "client:") != 0) {
@@ -570,12 +666,15 @@ static int spec_flow(struct spec *sp, const char *line)
         items[nitems].dir = dir;
         items[nitems].data = t.data;
         items[nitems].len = t.len;
+        items[nitems].seg = seg;
         nitems++;
     }
 
     pktgen_set_vlan(sp->g, (uint16_t)o.vlan);
     if (proto == P_TCP)
         rc = run_tcp(sp, &a, ap, &b, bp, items, nitems, &o);
+    else if (proto == P_TCPSEG)
+        rc = run_tcpseg(sp, &a, ap, &b, bp, items, nitems, &o);
     else if (proto == P_UDP)
         rc = run_udp(sp, &a, ap, &b, bp, items, nitems);
     else

@@ -631,6 +631,198 @@ TEST(test_tcp_isn_deterministic)
     CHECK_INT(a.cli_next, a.cli_isn);
 }
 
+/* Parses word as a segment; returns pktgen_seg_parse()'s code and leaves
+ * the message in err. */
+static int seg_parse(struct pktgen_seg *seg, bool *has_data, const char *word, char *err,
+                     size_t errlen)
+{
+    err[0] = '\0';
+    return pktgen_seg_parse(seg, has_data, word, err, errlen);
+}
+
+TEST(test_seg_parse)
+{
+    struct pktgen_seg seg;
+    bool has_data = true;
+    char err[256];
+
+    /* The sender alone: defaults everywhere, no data. */
+    CHECK_INT(seg_parse(&seg, &has_data, "client", err, sizeof(err)), 0);
+    CHECK_INT(seg.dir, PKTGEN_TO_SERVER);
+    CHECK(!seg.has_off && !seg.has_ack && !seg.has_flags && !seg.bad_csum && !seg.drop);
+    CHECK(!has_data);
+    CHECK(seg.data == NULL && seg.len == 0);
+    CHECK_INT(seg_parse(&seg, &has_data, "server:", err, sizeof(err)), 0);
+    CHECK_INT(seg.dir, PKTGEN_TO_CLIENT);
+    CHECK(has_data);
+
+    /* Everything at once, flags in either case, the largest offsets. */
+    CHECK_INT(seg_parse(&seg, &has_data,
+                        "server@4294967295,ack=17,flags=fSrPaUeC,badsum,drop:", err, sizeof(err)),
+              0);
+    CHECK_INT(seg.dir, PKTGEN_TO_CLIENT);
+    CHECK(seg.has_off && seg.off == 4294967295u);
+    CHECK(seg.has_ack && seg.ack == 17);
+    CHECK(seg.has_flags);
+    CHECK_INT(seg.flags, TH_FIN | TH_SYN | TH_RST | TH_PUSH | TH_ACK | TH_URG | TH_ECE | TH_CWR);
+    CHECK(seg.bad_csum && seg.drop && has_data);
+    CHECK_INT(
+        seg_parse(&seg, &has_data, "client@0,flags=R,flags=FA,ack=4294967295", err, sizeof(err)),
+        0);
+    CHECK(seg.has_off && seg.off == 0);
+    CHECK_INT(seg.flags, TH_FIN | TH_ACK); /* the last value counts */
+    CHECK(seg.ack == 4294967295u && !has_data);
+
+    /* Malformed words: each names the word and what is wrong. */
+    static const struct {
+        const char *word, *msg;
+    } bad[] = {
+        {"clent", "'clent': a segment starts with client or server"},
+        {"", "'': a segment starts with client or server"},
+        {"client@", "'client@': @ needs an offset from 0 to 4294967295"},
+        {"client@x:", "'client@x:': @ needs an offset"},
+        {"client@4294967296", "'client@4294967296': @ needs an offset"},
+        {"client@-1", "'client@-1': @ needs an offset"},
+        {"client,ack=", "'client,ack=': ack= needs an offset from 0 to 4294967295"},
+        {"client,ack=1x", "'client,ack=1x': ack= needs an offset from 0 to 4294967295"},
+        {"client,ack=99999999999", "ack= needs an offset"},
+        {"client,flags=", "'client,flags=': flags= needs letters among FSRPAUEC"},
+        {"client,flags=AQ:", "'client,flags=AQ:': unknown TCP flag 'Q' (use F S R P A U E C)"},
+        {"server,bogus", "'server,bogus': unknown segment attribute 'bogus'"},
+        {"server,badsums", "unknown segment attribute 'badsums'"},
+        {"server,", "'server,': unknown segment attribute ''"},
+        {"client:x", "'client:x': unexpected 'x' (expected @OFF, ,ATTR or a final ':')"},
+        {"clientele", "'clientele': unexpected 'ele'"},
+        {"client@3@4", "'client@3@4': unexpected '@4'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(seg_parse(&seg, &has_data, bad[i].word, err, sizeof(err)), -EINVAL);
+        CHECK_CONTAINS(err, bad[i].msg);
+    }
+    /* A short message buffer is cut, never overrun. */
+    err[5] = 'x';
+    CHECK_INT(pktgen_seg_parse(&seg, &has_data, "clent", err, 5), -EINVAL);
+    CHECK_INT(strlen(err), 4);
+    CHECK_INT(err[5], 'x');
+}
+
+/* Explicit segments land where they say, and the session's next sequence
+ * numbers follow them. */
+TEST(test_tcp_segment)
+{
+    struct kanshi_addr c = addr("10.1.20.11"), s = addr("203.0.113.80");
+    const char *path = tmpfile_path("seg.pcap");
+    struct pktgen *g = NULL;
+    struct pktgen_tcp t;
+    struct pktgen_seg seg;
+    struct rec r[16];
+    uint32_t cisn, sisn;
+    uint8_t *b;
+    size_t len;
+    int n, i;
+
+    CHECK_INT(pktgen_open(&g, path), 0);
+    if (g == NULL)
+        return;
+    pktgen_tcp_init(&t, g, &c, 50001, &s, 4444);
+    cisn = t.cli_isn;
+    sisn = t.srv_isn;
+    CHECK_INT(pktgen_tcp_handshake(&t), 0);
+    /* 1: "CK" at offset 4, ahead of the rest: next moves to 6. */
+    memset(&seg, 0, sizeof(seg));
+    seg.dir = PKTGEN_TO_SERVER;
+    seg.has_off = true;
+    seg.off = 4;
+    seg.data = (const uint8_t *)"CK";
+    seg.len = 2;
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), 0);
+    CHECK_INT(t.cli_next, cisn + 1 + 6);
+    /* 2: "AT" at 0 does not move next back. */
+    seg.off = 0;
+    seg.data = (const uint8_t *)"AT";
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), 0);
+    CHECK_INT(t.cli_next, cisn + 1 + 6);
+    /* 3: dropped "XY" at next: not written, next moves on. */
+    seg.has_off = false;
+    seg.drop = true;
+    seg.data = (const uint8_t *)"XY";
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), 0);
+    CHECK_INT(t.cli_next, cisn + 1 + 8);
+    /* 4: "Z" with a bad checksum and FIN: seq 8, next 10 (FIN counts). */
+    seg.drop = false;
+    seg.bad_csum = true;
+    seg.has_flags = true;
+    seg.flags = TH_FIN | TH_ACK;
+    seg.data = (const uint8_t *)"Z";
+    seg.len = 1;
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), 0);
+    CHECK_INT(t.cli_next, cisn + 1 + 10);
+    /* 5: the server acknowledges offset 2 only, no data: a pure ACK. */
+    memset(&seg, 0, sizeof(seg));
+    seg.dir = PKTGEN_TO_CLIENT;
+    seg.has_ack = true;
+    seg.ack = 2;
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), 0);
+    CHECK_INT(t.srv_next, sisn + 1);
+    /* 6: a RST without ACK from the server, at offset 0. */
+    seg.has_ack = false;
+    seg.has_flags = true;
+    seg.flags = TH_RST;
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), 0);
+    /* Bad arguments write nothing. */
+    seg.data = NULL;
+    seg.len = 3;
+    CHECK_INT(pktgen_tcp_segment(&t, &seg), -EINVAL);
+    CHECK_INT(pktgen_count(g), 3 + 5);
+    CHECK_INT(pktgen_close(g), 0);
+
+    b = slurp(path, &len);
+    if (b == NULL) {
+        CHECK(b != NULL);
+        return;
+    }
+    n = read_records(b, len, r, 16);
+    CHECK_INT(n, 8);
+    if (n == 8) {
+        static const struct {
+            uint8_t flags;
+            uint32_t seq_off, ack_off; /* from ISN + 1 */
+            const char *data;
+            int from_client, csum_ok;
+        } want[5] = {
+            {TH_ACK | TH_PUSH, 4, 0, "CK", 1, 1},
+            {TH_ACK | TH_PUSH, 0, 0, "AT", 1, 1},
+            {TH_FIN | TH_ACK, 8, 0, "Z", 1, 0},
+            {TH_ACK, 0, 2, "", 0, 1},
+            {TH_RST, 0, 0, "", 0, 1},
+        };
+        for (i = 0; i < 5; i++) {
+            const uint8_t *ip = r[3 + i].data + 14, *tcp = ip + 20;
+            uint32_t my = want[i].from_client ? cisn : sisn;
+            uint32_t peer = want[i].from_client ? sisn : cisn;
+            size_t tlen = (size_t)rd16(ip + 2) - 20, plen = strlen(want[i].data);
+            uint8_t ph[40];
+
+            CHECK_INT(tcp[13], want[i].flags);
+            CHECK_INT(rd32(tcp + 4), (uint32_t)(my + 1 + want[i].seq_off));
+            if (want[i].flags & TH_ACK)
+                CHECK_INT(rd32(tcp + 8), (uint32_t)(peer + 1 + want[i].ack_off));
+            else
+                CHECK_INT(rd32(tcp + 8), 0);
+            CHECK_INT(tlen, 20 + plen);
+            CHECK(memcmp(tcp + 20, want[i].data, plen) == 0);
+            CHECK_INT(rd16(tcp), want[i].from_client ? 50001 : 4444);
+            CHECK_INT(ref_sum(ip, 20, NULL, 0), 0xffff);
+            if (want[i].csum_ok)
+                CHECK_INT(ref_sum(ph, ref_pseudo(ip, IPPROTO_TCP, tlen, ph), tcp, tlen), 0xffff);
+            else
+                CHECK(ref_sum(ph, ref_pseudo(ip, IPPROTO_TCP, tlen, ph), tcp, tlen) != 0xffff);
+        }
+    }
+    free(b);
+    remove(path);
+}
+
 int main(void)
 {
     RUN(test_inet_csum_rfc1071);
@@ -646,5 +838,7 @@ int main(void)
     RUN(test_pcap_errors);
     RUN(test_tcp_session_seq_ack);
     RUN(test_tcp_isn_deterministic);
+    RUN(test_seg_parse);
+    RUN(test_tcp_segment);
     return test_summary("pktgen");
 }
