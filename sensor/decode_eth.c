@@ -1,7 +1,8 @@
 /*
  * decode_eth.c — link-layer decoders: Ethernet II with 802.1Q/QinQ tags,
  * Linux cooked capture (SLL, SLL2), BSD loopback (DLT_NULL/DLT_LOOP) and raw
- * IP.  Each strips its header and hands the rest to the IPv4 or IPv6 decoder.
+ * IP.  Each strips its header and hands the rest to the IPv4 or IPv6 decoder,
+ * or to MPLS or PPPoE (decode_tunnel.c), which go on to IP themselves.
  *
  * Ethernet, VLAN and both cooked formats carry an ethertype, so they share
  * one dispatch table.  Frames that are simply not IP (ARP, LLDP, STP, ...)
@@ -34,6 +35,10 @@ static const struct eth_proto {
     {0x86dd, decode_ipv6}, {0x8100, eth_vlan}, /* 802.1Q */
     {0x88a8, eth_vlan},                        /* 802.1ad QinQ service tag */
     {0x9100, eth_vlan},                        /* pre-standard QinQ */
+    {0x8847, decode_mpls},                     /* MPLS unicast */
+    {0x8848, decode_mpls},                     /* MPLS multicast */
+    {0x8864, decode_pppoe_session},            /* PPPoE session stage */
+    {0x8863, decode_pppoe_discovery},          /* PPPoE discovery: checked, no IP */
 };
 
 /*
@@ -52,8 +57,6 @@ static const uint16_t eth_known_non_ip[] = {
     0x8808,                 /* Ethernet flow control (PAUSE) */
     0x8809,                 /* slow protocols (LACP, OAM) */
     0x880b,                 /* PPP */
-    0x8847, 0x8848,         /* MPLS */
-    0x8863, 0x8864,         /* PPPoE discovery, session */
     0x886f,                 /* Microsoft NLB */
     0x887b, 0x88e1,         /* HomePlug */
     0x888e,                 /* EAPOL (802.1X) */
@@ -131,6 +134,18 @@ int decode_ethernet(struct packet *p, const uint8_t *b, uint32_t len, struct dec
         return -EINVAL;
     }
     st->ethernet++;
+    return eth_dispatch(p, decode_rd16(b + 12), b + ETH_HDR_LEN, len - ETH_HDR_LEN, st);
+}
+
+/* An Ethernet frame inside a link-layer step of the same packet (an MPLS
+ * pseudowire): st->ethernet counts packets' own Ethernet headers only. */
+int decode_ethernet_nested(struct packet *p, const uint8_t *b, uint32_t len,
+                           struct decode_stats *st)
+{
+    if (len < ETH_HDR_LEN) {
+        decode_fail(p, st, DE_ETH_PKT_TOO_SMALL);
+        return -EINVAL;
+    }
     return eth_dispatch(p, decode_rd16(b + 12), b + ETH_HDR_LEN, len - ETH_HDR_LEN, st);
 }
 

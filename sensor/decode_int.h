@@ -4,8 +4,10 @@
  * The decoders form a chain: decode.c picks the link-layer decoder by link
  * type (decode_eth.c), which hands the network header to decode_ipv4.c or
  * decode_ipv6.c, which hand the payload to decode_tcp.c, decode_udp.c or
- * decode_icmp.c.  Each stage gets the bytes from its own header to the end
- * of what is present (b, len) and never looks outside them.
+ * decode_icmp.c; decode_tunnel.c holds the steps between (MPLS, PPPoE) and
+ * the tunnels (GRE, VXLAN, Geneve, Teredo, IP-in-IP).  Each stage gets the
+ * bytes from its own header to the end of what is present (b, len) and never
+ * looks outside them.
  *
  * Return convention of the link and network stages: 0 once an IP header has
  * been decoded, -EINVAL when the packet has no usable IP layer.  The L4 stages
@@ -73,6 +75,8 @@ typedef void (*decode_l4_fn)(struct packet *p, const uint8_t *b, uint32_t len, u
 
 /* decode_eth.c: link layers. */
 int decode_ethernet(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st);
+int decode_ethernet_nested(struct packet *p, const uint8_t *b, uint32_t len,
+                           struct decode_stats *st);
 int decode_sll(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st);
 int decode_sll2(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st);
 int decode_null(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st);
@@ -91,5 +95,22 @@ void decode_icmpv4(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip
                    struct decode_stats *st);
 void decode_icmpv6(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip_plen,
                    struct decode_stats *st);
+
+/*
+ * decode_tunnel.c: link-layer steps by ethertype (MPLS unicast/multicast,
+ * PPPoE session and discovery), tunnels by IP protocol (GRE 47; IPv4 4 and
+ * IPv6 41 in IP, which one from p->ip_proto), and the UDP tunnels, tried on a
+ * decoded UDP datagram (PKT_UDP, payload set) by decode_udp().
+ */
+int decode_mpls(struct packet *p, const uint8_t *b, uint32_t len, struct decode_stats *st);
+int decode_pppoe_session(struct packet *p, const uint8_t *b, uint32_t len,
+                         struct decode_stats *st);
+int decode_pppoe_discovery(struct packet *p, const uint8_t *b, uint32_t len,
+                           struct decode_stats *st);
+void decode_gre(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip_plen,
+                struct decode_stats *st);
+void decode_ipip(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip_plen,
+                 struct decode_stats *st);
+void decode_udp_tunnel(struct packet *p, struct decode_stats *st);
 
 #endif

@@ -55,8 +55,11 @@ static void ipv6_icmpv4(struct packet *p, const uint8_t *b, uint32_t len, uint32
 /* L4 decoders by next header; NULL: another protocol, not decoded. */
 static const decode_l4_fn ipv6_l4[256] = {
     [1] = ipv6_icmpv4,
+    [4] = decode_ipip,  /* IPv4 in IP: a tunnel */
     [6] = decode_tcp,
     [17] = decode_udp,
+    [41] = decode_ipip, /* IPv6 in IP: a tunnel */
+    [47] = decode_gre,
     [58] = decode_icmpv6,
 };
 

@@ -39,4 +39,5 @@ void decode_udp(struct packet *p, const uint8_t *b, uint32_t len, uint32_t ip_pl
     p->payload_len = (ulen < len ? ulen : len) - UDP_HDR_LEN;
     p->flags |= PKT_UDP;
     st->udp++;
+    decode_udp_tunnel(p, st); /* VXLAN, Geneve, Teredo: decode_tunnel.c */
 }

@@ -242,6 +242,52 @@ static void worker_inspect(struct worker *w, struct packet *p, detect_alert_fn f
         detect_packet(w->dt, w->de, p, fn, arg);
 }
 
+static void worker_tunnel(struct worker *w, const struct packet *outer, detect_alert_fn fn,
+                          void *arg);
+
+/*
+ * One decoded packet through the rest of the pipeline: inspected as itself;
+ * a fragment then goes to defrag, and the datagram it completes is decoded
+ * and handled as its own packet (flows, ports, payload); what a tunnel in
+ * the packet carries is handled the same way (worker_tunnel).
+ */
+static void worker_one(struct worker *w, struct packet *p, detect_alert_fn fn, void *arg)
+{
+    struct defrag_result res;
+    struct packet rp;
+
+    worker_inspect(w, p, fn, arg);
+    if (!(p->flags & PKT_FRAGMENT)) {
+        worker_tunnel(w, p, fn, arg);
+        return;
+    }
+    if (defrag_process(w->defrag, p, &res) == 1 &&
+        decode_packet(&rp, DLT_RAW, res.data, res.len, res.len, p->ts_usec, &w->reassembled) ==
+            0) {
+        rp.vlan_id[0] = p->vlan_id[0];
+        rp.vlan_id[1] = p->vlan_id[1];
+        rp.vlan_count = p->vlan_count;
+        rp.tunnel_depth = p->tunnel_depth;
+        worker_one(w, &rp, fn, arg);
+    }
+}
+
+/*
+ * The packet a tunnel in outer carries (GRE, VXLAN, Geneve, Teredo, IP in
+ * IP: PKT_TUNNEL) is decoded and handled as a packet of its own, as
+ * Suricata's tunnel packets: its own flow, ports and payload, after the
+ * outer packet, up to DECODE_TUNNEL_MAX_DEPTH (decode_tunnel_packet refuses
+ * deeper ones).
+ */
+static void worker_tunnel(struct worker *w, const struct packet *outer, detect_alert_fn fn,
+                          void *arg)
+{
+    struct packet p;
+
+    if ((outer->flags & PKT_TUNNEL) && decode_tunnel_packet(&p, outer, &w->dstats) == 0)
+        worker_one(w, &p, fn, arg);
+}
+
 void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec, detect_alert_fn fn, void *arg)
 {
@@ -249,25 +295,8 @@ void worker_packet(struct worker *w, int linktype, const uint8_t *data, uint32_t
 
     w->fn = fn;
     w->arg = arg;
-    if (decode_packet(&p, linktype, data, caplen, wirelen, ts_usec, &w->dstats) == 0) {
-        worker_inspect(w, &p, fn, arg);
-        /* A fragment is inspected as itself (IP-level rules), and the
-         * datagram it completes is decoded and inspected as its own packet,
-         * with flows, ports and payload. */
-        if (p.flags & PKT_FRAGMENT) {
-            struct defrag_result res;
-            if (defrag_process(w->defrag, &p, &res) == 1) {
-                struct packet rp;
-                if (decode_packet(&rp, DLT_RAW, res.data, res.len, res.len, ts_usec,
-                                  &w->reassembled) == 0) {
-                    rp.vlan_id[0] = p.vlan_id[0];
-                    rp.vlan_id[1] = p.vlan_id[1];
-                    rp.vlan_count = p.vlan_count;
-                    worker_inspect(w, &rp, fn, arg);
-                }
-            }
-        }
-    }
+    if (decode_packet(&p, linktype, data, caplen, wirelen, ts_usec, &w->dstats) == 0)
+        worker_one(w, &p, fn, arg);
     if ((++w->npackets & 1023) == 0) {
         flow_timeout(w->ft);
         defrag_timeout(w->defrag, ts_usec);

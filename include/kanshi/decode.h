@@ -78,7 +78,46 @@
     X(ICMPV4_UNKNOWN_CODE, "decoder.icmpv4.unknown_code")                      \
     X(ICMPV6_PKT_TOO_SMALL, "decoder.icmpv6.pkt_too_small")                    \
     X(ICMPV6_UNKNOWN_TYPE, "decoder.icmpv6.unknown_type")                      \
-    X(ICMPV6_UNKNOWN_CODE, "decoder.icmpv6.unknown_code")
+    X(ICMPV6_UNKNOWN_CODE, "decoder.icmpv6.unknown_code")                      \
+    X(GRE_PKT_TOO_SMALL, "decoder.gre.pkt_too_small")                          \
+    X(GRE_WRONG_VERSION, "decoder.gre.wrong_version")                          \
+    X(GRE_VERSION0_RECUR, "decoder.gre.version0_recur")                        \
+    X(GRE_VERSION0_FLAGS, "decoder.gre.version0_flags")                        \
+    X(GRE_VERSION0_HDR_TOO_BIG, "decoder.gre.version0_hdr_too_big")            \
+    X(GRE_VERSION0_MALFORMED_SRE_HDR, "decoder.gre.version0_malformed_sre_hdr") \
+    X(GRE_VERSION1_CHKSUM, "decoder.gre.version1_chksum")                      \
+    X(GRE_VERSION1_ROUTE, "decoder.gre.version1_route")                        \
+    X(GRE_VERSION1_SSR, "decoder.gre.version1_ssr")                            \
+    X(GRE_VERSION1_RECUR, "decoder.gre.version1_recur")                        \
+    X(GRE_VERSION1_FLAGS, "decoder.gre.version1_flags")                        \
+    X(GRE_VERSION1_NO_KEY, "decoder.gre.version1_no_key")                      \
+    X(GRE_VERSION1_WRONG_PROTOCOL, "decoder.gre.version1_wrong_protocol")      \
+    X(GRE_VERSION1_HDR_TOO_BIG, "decoder.gre.version1_hdr_too_big")            \
+    X(ERSPAN_HEADER_TOO_SMALL, "decoder.erspan.header_too_small")              \
+    X(ERSPAN_UNSUPPORTED_VERSION, "decoder.erspan.unsupported_version")        \
+    X(ERSPAN_TOO_MANY_VLAN_LAYERS, "decoder.erspan.too_many_vlan_layers")      \
+    X(PPP_PKT_TOO_SMALL, "decoder.ppp.pkt_too_small")                          \
+    X(PPPVJU_PKT_TOO_SMALL, "decoder.ppp.vju_pkt_too_small")                   \
+    X(PPPIPV4_PKT_TOO_SMALL, "decoder.ppp.ip4_pkt_too_small")                  \
+    X(PPPIPV6_PKT_TOO_SMALL, "decoder.ppp.ip6_pkt_too_small")                  \
+    X(PPP_WRONG_TYPE, "decoder.ppp.wrong_type")                                \
+    X(PPP_UNSUP_PROTO, "decoder.ppp.unsup_proto")                              \
+    X(PPPOE_PKT_TOO_SMALL, "decoder.pppoe.pkt_too_small")                      \
+    X(PPPOE_WRONG_CODE, "decoder.pppoe.wrong_code")                            \
+    X(PPPOE_MALFORMED_TAGS, "decoder.pppoe.malformed_tags")                    \
+    X(MPLS_HEADER_TOO_SMALL, "decoder.mpls.header_too_small")                  \
+    X(MPLS_PKT_TOO_SMALL, "decoder.mpls.pkt_too_small")                        \
+    X(MPLS_BAD_LABEL_ROUTER_ALERT, "decoder.mpls.bad_label_router_alert")      \
+    X(MPLS_BAD_LABEL_IMPLICIT_NULL, "decoder.mpls.bad_label_implicit_null")    \
+    X(MPLS_BAD_LABEL_RESERVED, "decoder.mpls.bad_label_reserved")              \
+    X(MPLS_UNKNOWN_PAYLOAD_TYPE, "decoder.mpls.unknown_payload_type")          \
+    X(VXLAN_UNKNOWN_PAYLOAD_TYPE, "decoder.vxlan.unknown_payload_type")        \
+    X(GENEVE_UNKNOWN_PAYLOAD_TYPE, "decoder.geneve.unknown_payload_type")      \
+    X(IPV4_IN_IPV6_PKT_TOO_SMALL, "decoder.ipv6.ipv4_in_ipv6_too_small")       \
+    X(IPV4_IN_IPV6_WRONG_IP_VER, "decoder.ipv6.ipv4_in_ipv6_wrong_version")    \
+    X(IPV6_IN_IPV6_PKT_TOO_SMALL, "decoder.ipv6.ipv6_in_ipv6_too_small")       \
+    X(IPV6_IN_IPV6_WRONG_IP_VER, "decoder.ipv6.ipv6_in_ipv6_wrong_version")    \
+    X(TOO_MANY_LAYERS, "decoder.too_many_layers")
 
 enum decode_event {
 #define DECODE_EVENT_ENUM(e, s) DE_##e,
@@ -94,6 +133,14 @@ struct decode_stats {
     uint64_t ipv4, ipv6, tcp, udp, icmpv4, icmpv6;
     uint64_t frag4, frag6;  /* fragments seen (not reassembled here) */
     uint64_t other_l4;      /* IP packets of another protocol (GRE, ESP, SCTP, ...) */
+    /* Tunnel headers seen (GRE, VXLAN, Geneve, Teredo, ERSPAN; IPv4/IPv6 in
+     * IPv4/IPv6: GRE and IP in IP count in other_l4 too), link-layer steps
+     * (MPLS, PPPoE, PPP), and the inner packets decode_tunnel_packet() was
+     * asked for: those are not in pkts/bytes, but their layers are in the
+     * per-protocol counters above. */
+    uint64_t gre, vxlan, geneve, teredo, erspan, ipip;
+    uint64_t mpls, pppoe, ppp;
+    uint64_t tunnel_pkts;
     uint64_t invalid;       /* packets with at least one event */
     uint64_t events[DE_MAX];
 };
@@ -113,6 +160,32 @@ const char *decode_event_name(enum decode_event ev);
  */
 int decode_packet(struct packet *p, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, uint64_t ts_usec, struct decode_stats *st);
+
+/* Nested tunnels whose inner packets are decoded; a deeper one raises
+ * decoder.too_many_layers.  Link-layer steps (MPLS, PPPoE, PPP) in one
+ * packet are bounded by DECODE_MAX_LAYERS the same way. */
+#define DECODE_TUNNEL_MAX_DEPTH 4
+#define DECODE_MAX_LAYERS 16
+
+/* Link type of an ERSPAN type II payload (GRE protocol 0x88be with a
+ * sequence number): kanshi's own, outside the 16-bit range of DLT_* values. */
+#define DECODE_LINKTYPE_ERSPAN2 0x10001
+
+/*
+ * Decodes the packet that outer's tunnel carries (outer has PKT_TUNNEL) as a
+ * packet of its own, the way Suricata decodes its tunnel packets: resets *p,
+ * fills it from outer->tunnel_data/tunnel_len with the link decoder of
+ * outer->tunnel_linktype (DLT_EN10MB, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_PPP
+ * or DECODE_LINKTYPE_ERSPAN2), and sets p->tunnel_depth to one more than
+ * outer's.  p shares outer's capture time and VLAN ids (flows inside a
+ * tunnel stay apart per VLAN) and points into the same capture buffer.
+ * Counts st->tunnel_pkts and the layers decoded, not st->pkts/bytes.
+ *
+ * Returns 0 when p decoded to at least an IP header; -EINVAL when it did
+ * not, when outer has no tunnel, or when outer is already at
+ * DECODE_TUNNEL_MAX_DEPTH (event decoder.too_many_layers on p).
+ */
+int decode_tunnel_packet(struct packet *p, const struct packet *outer, struct decode_stats *st);
 
 /*
  * Verifies the IPv4 header checksum and the TCP/UDP/ICMP/ICMPv6 checksum of a

@@ -36,6 +36,7 @@ enum {
     PKT_VLAN = 1u << 9,
     PKT_L4_CSUM_BAD = 1u << 10, /* set by decode_checksum_check(), not by decode */
     PKT_IP_CSUM_BAD = 1u << 11,
+    PKT_TUNNEL = 1u << 12, /* carries a tunnel: tunnel_* describe the inner packet */
 };
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */
@@ -109,6 +110,20 @@ struct packet {
     /* Application payload (TCP/UDP/ICMP data). */
     const uint8_t *payload;
     uint32_t payload_len;
+
+    /*
+     * Tunnels (PKT_TUNNEL): the packet a GRE, VXLAN, Geneve, Teredo or
+     * IP-in-IP header of this packet carries, from its first byte to the end
+     * of what the outer packet holds of it, and the link type to decode it
+     * with (decode_tunnel_packet()).  tunnel_depth is 0 for a captured
+     * packet and n for the inner packet of the n-th nested tunnel.  layers
+     * counts the link-layer steps (MPLS, PPPoE, ...) the decoder took.
+     */
+    const uint8_t *tunnel_data;
+    uint32_t tunnel_len;
+    int tunnel_linktype;
+    uint8_t tunnel_depth;
+    uint8_t layers;
 
     /* Decoder events raised for this packet (first PACKET_MAX_EVENTS). */
     uint16_t events[PACKET_MAX_EVENTS];
