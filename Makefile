@@ -39,7 +39,7 @@ CC       ?= cc
 WERROR   ?= -Werror
 SANITIZE ?=
 
-PKGS := libpcap libhs libmaxminddb yaml-0.1 libzmq libsodium sqlite3 libpcre2-8
+PKGS := libpcap libhs libmaxminddb yaml-0.1 libzmq libsodium sqlite3 libpcre2-8 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

@@ -114,9 +114,56 @@ struct rule_num {
 };
 bool rule_num_match(const struct rule_num *n, uint64_t x);
 
-/* Which buffer a payload match inspects.  App-layer buffers join later. */
+/* Which buffer a payload match inspects.  RULE_BUF_PAYLOAD is the packet
+ * payload or, for tcp, the reassembled stream; the others are application-layer
+ * buffers filled by the protocol parsers (sensor/app_*.c), named as Suricata's
+ * sticky buffers.  A parser exposes a buffer through its *_tx_buffer() call;
+ * "multi" buffers (dns.query, one per question) have several instances. */
 enum rule_buffer {
-    RULE_BUF_PAYLOAD, /* packet payload, or reassembled stream for tcp */
+    RULE_BUF_PAYLOAD,
+    /* HTTP request */
+    RULE_BUF_HTTP_METHOD,
+    RULE_BUF_HTTP_URI,      /* normalised */
+    RULE_BUF_HTTP_URI_RAW,
+    RULE_BUF_HTTP_PROTOCOL, /* "HTTP/1.1" of the request line */
+    RULE_BUF_HTTP_REQUEST_LINE,
+    RULE_BUF_HTTP_HOST,     /* normalised: lower case, no port */
+    RULE_BUF_HTTP_HOST_RAW,
+    RULE_BUF_HTTP_USER_AGENT,
+    RULE_BUF_HTTP_COOKIE,
+    RULE_BUF_HTTP_ACCEPT,
+    RULE_BUF_HTTP_ACCEPT_ENC,
+    RULE_BUF_HTTP_ACCEPT_LANG,
+    RULE_BUF_HTTP_REFERER,
+    RULE_BUF_HTTP_CONNECTION,
+    RULE_BUF_HTTP_CONTENT_TYPE, /* of the request when inspected to server */
+    RULE_BUF_HTTP_CONTENT_LEN,
+    RULE_BUF_HTTP_HEADER,       /* "Name: value\r\n" per header, cookie excluded */
+    RULE_BUF_HTTP_HEADER_RAW,
+    RULE_BUF_HTTP_HEADER_NAMES, /* "\r\nName1\r\nName2\r\n\r\n" */
+    RULE_BUF_HTTP_START,        /* request line + raw headers */
+    RULE_BUF_HTTP_REQUEST_BODY, /* dechunked, as Suricata's http_client_body */
+    /* HTTP response */
+    RULE_BUF_HTTP_STAT_CODE,
+    RULE_BUF_HTTP_STAT_MSG,
+    RULE_BUF_HTTP_RESPONSE_LINE,
+    RULE_BUF_HTTP_SERVER,
+    RULE_BUF_HTTP_LOCATION,
+    RULE_BUF_HTTP_RESPONSE_BODY, /* file_data / http.response_body: dechunked, decompressed */
+    /* DNS */
+    RULE_BUF_DNS_QUERY, /* multi: each question's name, dotted, no trailing dot */
+    /* TLS */
+    RULE_BUF_TLS_SNI,
+    RULE_BUF_TLS_CERT_SUBJECT,
+    RULE_BUF_TLS_CERT_ISSUER,
+    RULE_BUF_TLS_CERT_SERIAL,
+    RULE_BUF_TLS_CERT_FINGERPRINT,
+    RULE_BUF_TLS_JA3_HASH,
+    RULE_BUF_TLS_JA3_STRING,
+    RULE_BUF_TLS_JA3S_HASH,
+    RULE_BUF_TLS_JA3S_STRING,
+    RULE_BUF_TLS_CERTS, /* multi: each certificate's DER */
+    RULE_BUF_COUNT
 };
 
 enum {
