@@ -122,8 +122,9 @@ const struct rule_content *detect_fast_pattern(const struct rule *r, size_t *len
  * packet too when a content is anchored with offset or depth (those count
  * from the start of a packet; such a rule can alert twice for the same
  * bytes, on the packet and on the stream, exactly as Suricata's does);
- * dsize, IP/ICMP header tests, flow:no_stream and tcp-pkt keep it on
- * packets, flow:only_stream and tcp-stream on the stream.
+ * dsize, IP/ICMP/TCP header tests (flags, seq, ack, window and sameip too),
+ * flow:no_stream and tcp-pkt keep it on packets, flow:only_stream and
+ * tcp-stream on the stream.
  */
 static uint8_t detect_inspect_mode(const struct rule *r)
 {
@@ -146,7 +147,8 @@ static uint8_t detect_inspect_mode(const struct rule *r)
      * considers the stream. */
     if ((r->has & (RULE_HAS_DSIZE | RULE_HAS_TTL | RULE_HAS_TOS | RULE_HAS_ID |
                    RULE_HAS_IPOPTS | RULE_HAS_FRAGBITS | RULE_HAS_FRAGOFFSET | RULE_HAS_ITYPE |
-                   RULE_HAS_ICODE | RULE_HAS_ICMP_ID | RULE_HAS_ICMP_SEQ)) ||
+                   RULE_HAS_ICODE | RULE_HAS_ICMP_ID | RULE_HAS_ICMP_SEQ | RULE_HAS_FLAGS |
+                   RULE_HAS_SEQ | RULE_HAS_ACK | RULE_HAS_WINDOW | RULE_HAS_SAMEIP)) ||
         (r->flow & RULE_FLOW_NO_STREAM))
         return INSPECT_PACKET;
     if (r->flow & RULE_FLOW_ONLY_STREAM)
@@ -530,6 +532,10 @@ static bool detect_rule_inspect(struct detect_thread *dt, const struct detect_en
     const struct rule *r = de->rules[rid];
     uint8_t mode = de->inspect[rid] & INSPECT_MODE;
 
+    /* stream-only rules (flow:only_stream, tcp-stream) never see a packet
+     * that cannot have a stream: UDP, ICMP, other protocols */
+    if (mode == INSPECT_STREAM_ONLY && !(p->flags & PKT_TCP))
+        return false;
     if (st == NULL || mode == INSPECT_PACKET)
         return detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len);
     if (st->chunk_len > 0 && detect_rule_eval(dt->rctx, r, p, st->chunk, st->chunk_len))
@@ -545,7 +551,7 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
 {
     const struct detect_group *g;
     struct flow *f = p->flow;
-    bool iponly_done;
+    bool iponly_done, passed = false;
     int n = 0;
 
     if (!(p->flags & (PKT_IPV4 | PKT_IPV6)))
@@ -581,11 +587,21 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
         const struct rule *r = de->rules[dt->cand[i]];
         if (iponly_done && (de->inspect[dt->cand[i]] & INSPECT_IPONLY))
             continue;
-        if (detect_rule_inspect(dt, de, dt->cand[i], p, st) &&
-            detect_rule_alert(dt->rctx, r, p)) {
+        if (!detect_rule_inspect(dt, de, dt->cand[i], p, st))
+            continue;
+        if (passed) {
+            /* after a pass rule, later matches still set their flowbits
+             * (Suricata runs them) but alert no more */
+            detect_rule_post_match(dt->rctx, r, p);
+            continue;
+        }
+        if (detect_rule_alert(dt->rctx, r, p)) {
             n++;
             if (fn != NULL)
                 fn(arg, p, r);
+            /* rules run pass first (ruleset order), as Suricata's alert
+             * finalisation stops at a pass */
+            passed = r->action == RULE_ACTION_PASS;
         }
     }
     return n;

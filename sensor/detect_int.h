@@ -54,6 +54,10 @@ bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const str
  * (counted in packet time, per worker).
  */
 bool detect_rule_alert(struct detect_rule_ctx *c, const struct rule *r, const struct packet *p);
+/* Only the post-match actions of a rule that matched when the packet may no
+ * longer alert (a pass rule matched before it). */
+void detect_rule_post_match(struct detect_rule_ctx *c, const struct rule *r,
+                            const struct packet *p);
 
 /* detect_rule_eval() over p's payload with a context made for the call: for
  * tests and tools, not the packet path (it allocates when r has pcre). */

@@ -147,12 +147,12 @@ static bool endpoints_match(const struct rule *r, const struct kanshi_addr *sa, 
         return false;
     if (!r->dst.any && !addr_set_match(&r->dst, da))
         return false;
-    if (ports) {
-        if (!r->sp.any && !port_set_match(&r->sp, sp))
-            return false;
-        if (!r->dp.any && !port_set_match(&r->dp, dp))
-            return false;
-    }
+    /* a rule naming ports never matches a port-less packet (ICMP, a
+     * fragment), as Suricata's DetectRunInspectRuleHeader */
+    if (!r->sp.any && (!ports || !port_set_match(&r->sp, sp)))
+        return false;
+    if (!r->dp.any && (!ports || !port_set_match(&r->dp, dp)))
+        return false;
     return true;
 }
 
@@ -199,8 +199,8 @@ static bool tcp_flags_match(const struct rule_tcp_flags *t, uint8_t pkt)
         return (v & t->flags) == t->flags;
     case FLAGS_ANY:
         return t->flags == 0 ? v == 0 : (v & t->flags) != 0;
-    case FLAGS_NOT:
-        return (v & t->flags) == 0;
+    case FLAGS_NOT: /* as Suricata: not all of the flags set */
+        return (v & t->flags) != t->flags;
     case FLAGS_EXACT:
     default:
         return v == t->flags;
@@ -502,6 +502,12 @@ bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const str
             return false;
     }
     return true;
+}
+
+void detect_rule_post_match(struct detect_rule_ctx *c, const struct rule *r,
+                            const struct packet *p)
+{
+    post_match(c, r, p);
 }
 
 bool detect_rule_alert(struct detect_rule_ctx *c, const struct rule *r, const struct packet *p)

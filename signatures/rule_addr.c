@@ -467,10 +467,34 @@ static int val_union(struct pctx *c, struct val *dst, const struct val *src)
 
 static int parse_elem(struct pctx *c, const char **pp, const char *end, struct val *out);
 
+static int parse_items(struct pctx *c, const char **pp, const char *end, bool bracketed,
+                       struct val *out);
+
+/* True when s..end holds a ',' outside brackets: a list written without
+ * them, "a,b", which Suricata takes in rules and in variables. */
+static bool top_level_comma(const char *s, const char *end)
+{
+    int depth = 0;
+
+    for (const char *p = s; p < end; p++) {
+        if (*p == '[')
+            depth++;
+        else if (*p == ']')
+            depth--;
+        else if (*p == ',' && depth == 0)
+            return true;
+    }
+    return false;
+}
+
 static int parse_expr(struct pctx *c, const char *s, const char *end, struct val *out)
 {
     const char *p = s;
-    int rc = parse_elem(c, &p, end, out);
+    int rc;
+
+    if (top_level_comma(s, end))
+        return parse_items(c, &p, end, false, out);
+    rc = parse_elem(c, &p, end, out);
 
     if (rc != 0)
         return rc;
@@ -502,7 +526,16 @@ static int parse_negation(struct pctx *c, const char **pp, const char *end, stru
 
 static int parse_list(struct pctx *c, const char **pp, const char *end, struct val *out)
 {
-    const char *start = *pp, *p = *pp + 1;
+    (*pp)++; /* '[' */
+    return parse_items(c, pp, end, true, out);
+}
+
+/* The items of a list: after its '[' up to and past its ']' when bracketed,
+ * else up to end. */
+static int parse_items(struct pctx *c, const char **pp, const char *end, bool bracketed,
+                       struct val *out)
+{
+    const char *start = *pp - bracketed, *p = *pp;
     struct val pos = {0}, neg = {0}, base = {0};
     bool have_pos = false;
     int rc = 0;
@@ -529,12 +562,15 @@ static int parse_list(struct pctx *c, const char **pp, const char *end, struct v
             p++;
             continue;
         }
-        if (p < end && *p == ']') {
+        if (bracketed && p < end && *p == ']') {
             p++;
             break;
         }
-        rc = p >= end ? perr(c, "unbalanced brackets in '%.*s'", (int)(end - start), start)
-                      : perr(c, "unexpected '%c' in %s list", *p, c->dom->what);
+        if (!bracketed && p >= end)
+            break;
+        rc = p >= end || *p == ']'
+                 ? perr(c, "unbalanced brackets in '%.*s'", (int)(end - start), start)
+                 : perr(c, "unexpected '%c' in %s list", *p, c->dom->what);
         goto out;
     }
     if (!have_pos && (rc = val_full(c, &base)) != 0)
