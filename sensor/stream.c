@@ -88,6 +88,7 @@ struct tcp_session {
     uint8_t client;                  /* flow direction of the SYN's sender */
     uint8_t first_fin;               /* direction that closed first, 0xff: none */
     bool midstream;
+    bool tfo; /* the SYN carried TCP Fast Open data (in the client's stream) */
     struct stream_dir d[2];
 };
 
@@ -625,14 +626,15 @@ static void stream_invalid(struct stream_ctx *ctx, uint64_t *reason, uint32_t *r
     *r |= STREAM_R_INVALID;
 }
 
-/* Window scale offered in p's TCP options, or -1. */
-static int stream_wscale_opt(const struct packet *p)
+/* Offset in p's TCP header of option kind with length optlen (0: any
+ * length), or 0 when absent. */
+static uint32_t stream_tcp_opt(const struct packet *p, uint8_t want, uint8_t optlen)
 {
     const uint8_t *t = p->l4;
     uint32_t hlen, i = 20;
 
     if (t == NULL || p->l4_len < 20)
-        return -1;
+        return 0;
     hlen = (uint32_t)(t[12] >> 4) * 4;
     if (hlen > p->l4_len)
         hlen = p->l4_len;
@@ -647,11 +649,21 @@ static int stream_wscale_opt(const struct packet *p)
         }
         if (hlen - i < 2 || t[i + 1] < 2 || t[i + 1] > hlen - i)
             break;
-        if (kind == 3 && t[i + 1] == 3)
-            return t[i + 2] > 14 ? 14 : t[i + 2];
+        if (kind == want && (optlen == 0 || t[i + 1] == optlen))
+            return i;
         i += t[i + 1];
     }
-    return -1;
+    return 0;
+}
+
+/* Window scale offered in p's TCP options, or -1. */
+static int stream_wscale_opt(const struct packet *p)
+{
+    uint32_t i = stream_tcp_opt(p, 3, 3);
+
+    if (i == 0)
+        return -1;
+    return p->l4[i + 2] > 14 ? 14 : p->l4[i + 2];
 }
 
 /* Sets up direction sd from its SYN (or SYN/ACK) p. */
@@ -681,7 +693,36 @@ static void stream_start_syn(struct stream_ctx *ctx, struct tcp_session *s, cons
     s->client = (uint8_t)d;
     s->first_fin = 0xff;
     s->midstream = false;
+    s->tfo = false;
     stream_dir_syn(&s->d[d], p);
+}
+
+/* A SYN with a TCP Fast Open option (kind 34) may carry data (RFC 7413):
+ * as Suricata, it goes into the client's stream at offset 0 and the
+ * handshake then expects it acknowledged. */
+static void stream_syn_data(struct stream_ctx *ctx, struct tcp_session *s, const struct packet *p,
+                            int d, uint32_t *r)
+{
+    struct stream_dir *sd = &s->d[d];
+
+    if (p->payload_len == 0 || stream_tcp_opt(p, 34, 0) == 0)
+        return;
+    s->tfo = true;
+    stream_data(ctx, sd, 0, p->payload, p->payload_len, r);
+    sd->next_off = p->payload_len;
+    sd->next_seq = p->tcp_seq + 1 + p->payload_len;
+}
+
+/* The server did not take the Fast Open data (its SYN/ACK acks only the
+ * SYN): the client sends it again after the handshake. */
+static void stream_tfo_refused(struct stream_ctx *ctx, struct tcp_session *s, struct stream_dir *cd)
+{
+    stream_buf_release(ctx, cd);
+    cd->nranges = 0;
+    cd->base = cd->keep = cd->inspected = cd->contig = 0;
+    cd->next_off = 0;
+    cd->next_seq = cd->isn + 1;
+    s->tfo = false;
 }
 
 /* Direction od learns its sequence numbers from an ACK of d (midstream). */
@@ -713,6 +754,7 @@ static struct tcp_session *stream_start(struct stream_ctx *ctx, const struct pac
     *r |= STREAM_R_TRACKED | STREAM_R_NEW;
     if (hs == TH_SYN) {
         stream_start_syn(ctx, s, p, d);
+        stream_syn_data(ctx, s, p, d, r);
         return s;
     }
     ctx->stats.midstream++;
@@ -790,8 +832,10 @@ static uint32_t stream_syn_sent(struct stream_ctx *ctx, struct tcp_session *s,
     if (d == s->client) {
         if (hs == TH_SYN) {
             /* A retransmission, or a new attempt with another ISN. */
-            if (p->tcp_seq != cd->isn)
+            if (p->tcp_seq != cd->isn) {
                 stream_start_syn(ctx, s, p, d);
+                stream_syn_data(ctx, s, p, d, &r);
+            }
             return r;
         }
         if ((p->tcp_flags & TH_RST) && p->tcp_seq == cd->next_seq) {
@@ -802,7 +846,9 @@ static uint32_t stream_syn_sent(struct stream_ctx *ctx, struct tcp_session *s,
         return r;
     }
     if (hs == (TH_SYN | TH_ACK)) {
-        if (p->tcp_ack != cd->next_seq) {
+        if (s->tfo && p->tcp_ack == cd->isn + 1) {
+            stream_tfo_refused(ctx, s, cd);
+        } else if (p->tcp_ack != cd->next_seq) {
             stream_invalid(ctx, &ctx->stats.bad_handshake, &r);
             return r;
         }

@@ -215,7 +215,8 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
     }
     st.added = p->payload_len > 0 && (r & STREAM_R_TRACKED) && !(r & STREAM_R_INVALID) &&
                !(before & (STREAM_V_DEPTH | STREAM_V_MEMCAP)) &&
-               stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED;
+               (stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED ||
+                (r & STREAM_R_DATA) /* TCP Fast Open data on a SYN */);
     stream_view(f->tcp, d, &v);
     limit = v.acked < v.end ? v.acked : v.end;
     if (limit > v.inspected &&

@@ -102,7 +102,7 @@ void http_tx_body_mark(struct http_tx *tx, int dir);
  * marks); the parser only zeroes them when the tx is created. */
 uint32_t *http_tx_user(struct http_tx *tx);
 
-/* One buffer of tx: sets *data/*len and returns true when the buffer exists
+/* One buffer of tx: sets *data and *len and returns true when the buffer exists
  * (the header was present, the line was seen), false otherwise.  id is a
  * RULE_BUF_HTTP_* value; any other id returns false. */
 bool http_tx_buffer(const struct http_tx *tx, enum rule_buffer id, const uint8_t **data,

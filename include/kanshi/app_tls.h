@@ -64,7 +64,7 @@ void tls_gap(struct tls_state *s, int dir);
 /* TLS_SEEN_* bits; the detection engine re-inspects when they change. */
 uint32_t tls_state_progress(const struct tls_state *s);
 
-/* Buffers (RULE_BUF_TLS_*): true with *data/*len set when present.  For
+/* Buffers (the RULE_BUF_TLS_ ids): true with *data and *len set when present.  For
  * RULE_BUF_TLS_CERTS, idx selects the certificate (0 = server's own);
  * other ids ignore idx. */
 bool tls_buffer(const struct tls_state *s, enum rule_buffer id, uint32_t idx,

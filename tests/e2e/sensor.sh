@@ -1,7 +1,7 @@
 #!/bin/sh
 # sensor.sh BUILD — end-to-end tests of kanshi-sensor as a program: real
-# captures, bad input of every kind, privilege dropping, and the strict tier
-# of Suricata's verification suite.  Prints "sensor-e2e: N passed, N failed,
+# captures, bad input of every kind, privilege dropping, and the strict and
+# extended tiers of Suricata's verification suite.  Prints "sensor-e2e: N passed, N failed,
 # N skipped" last.
 build=${1:-build}
 sensor="$build/kanshi-sensor"
@@ -132,19 +132,27 @@ else
     skipped privdrop-to-nobody "not root"
 fi
 
-# --- Suricata verification suite, strict tier --------------------------------
+# --- Suricata verification suite: strict and extended tiers -----------------
+# Settings a test ran with map to sensor arguments: stream.midstream through
+# --config-arg, "-k none" from the test's notes (tests/e2e/sv-sensor.sh).
 suite="$shared/peer-tests/suricata-verify/run_suite.py"
 if [ -r "$suite" ] && command -v python3 >/dev/null; then
     abs=$(cd "$(dirname "$sensor")" && pwd)/$(basename "$sensor")
-    if python3 "$suite" --tier strict --workdir "$tmp/sv" -q \
-        --cmd "$abs -c {vars} -S {rules} -r {pcap} -l {out} -q" >"$tmp/sv.txt" 2>&1; then
-        ok "peer-suite-strict ($(tail -n 1 "$tmp/sv.txt"))"
-    else
-        cp "$tmp/sv.txt" "$tmp/err"
-        bad "peer-suite-strict ($(tail -n 1 "$tmp/sv.txt"))"
-    fi
+    manifest=$(cd "$(dirname "$suite")" && pwd)/manifest.tsv
+    for tier in strict extended; do
+        if python3 "$suite" --tier $tier --workdir "$tmp/sv-$tier" -q \
+            --config-arg 'stream.midstream=true:--midstream' \
+            --cmd "sh $(pwd)/tests/e2e/sv-sensor.sh $manifest {name} $abs -c {vars} -S {rules} -r {pcap} -l {out} -q {extra}" \
+            >"$tmp/sv.txt" 2>&1; then
+            ok "peer-suite-$tier ($(tail -n 1 "$tmp/sv.txt"))"
+        else
+            grep -v '^PASS' "$tmp/sv.txt" >"$tmp/err"
+            bad "peer-suite-$tier ($(tail -n 1 "$tmp/sv.txt"))"
+        fi
+    done
 else
     skipped peer-suite-strict "$suite absent"
+    skipped peer-suite-extended "$suite absent"
 fi
 
 echo "sensor-e2e: $pass passed, $fail failed, $skip skipped"
