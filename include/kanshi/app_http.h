@@ -80,8 +80,8 @@ void http_state_destroy(struct http_state *s); /* NULL is a no-op */
  * HTTP any more (the parser has given up on this direction; later calls are
  * ignored and return KANSHI_EPARSE), or -ENOMEM. */
 int http_parse(struct http_state *s, int dir, const uint8_t *data, size_t len);
-/* len bytes of dir were lost.  Inside a body with a known length the parser
- * skips them; elsewhere it gives up on that direction. */
+/* len bytes of dir were lost.  Inside a body (known length, or delimited by
+ * the close) the parser skips them; elsewhere it stops that direction. */
 void http_gap(struct http_state *s, int dir, uint64_t len);
 /* The direction ended (FIN/RST/flow end): a body delimited by the connection's
  * close completes; a partial message stays as it is. */
@@ -107,6 +107,11 @@ uint32_t *http_tx_user(struct http_tx *tx);
  * RULE_BUF_HTTP_* value; any other id returns false. */
 bool http_tx_buffer(const struct http_tx *tx, enum rule_buffer id, const uint8_t **data,
                     size_t *len);
+/* As http_tx_buffer, for the side dir (APP_DIR_*) of the ids both sides
+ * have (protocol, the headers by name, header, header_raw, header_names,
+ * start; cookie is Set-Cookie in responses); response-only ids ignore dir. */
+bool http_tx_buffer_dir(const struct http_tx *tx, enum rule_buffer id, int dir,
+                        const uint8_t **data, size_t *len);
 /* Numeric facts for EVE and keywords: status code (0 when none), content
  * length of the request or response body as declared (-1 when none). */
 int http_tx_status(const struct http_tx *tx);

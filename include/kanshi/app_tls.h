@@ -31,6 +31,7 @@
 #include "kanshi/rules.h"
 
 #define TLS_HS_MAX (64 * 1024) /* one handshake message, reassembled */
+#define TLS_CERT_MAX 8192      /* bytes of a rendered subject or issuer */
 
 enum tls_event {
     TLS_EV_BAD_RECORD,      /* record type or version not TLS */
@@ -74,7 +75,8 @@ bool tls_buffer(const struct tls_state *s, enum rule_buffer id, uint32_t idx,
  * supported_versions extension for TLS 1.3), else the ClientHello's.
  * 0 when no hello seen. */
 uint16_t tls_version(const struct tls_state *s);
-/* "TLSv1.2", "TLS 1.3" as Suricata's EVE ("TLS 1.3"), "SSLv3", "UNDETERMINED". */
+/* As Suricata's EVE: "SSLv2", "SSLv3", "TLSv1", "TLS 1.1", "TLS 1.2",
+ * "TLS 1.3"; "UNDETERMINED" for other values. */
 const char *tls_version_name(uint16_t v);
 /* notBefore / notAfter of the server certificate, seconds since the epoch;
  * false when no certificate was parsed. */
