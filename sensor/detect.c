@@ -31,58 +31,15 @@
 #include "kanshi/rules.h"
 #include "detect_int.h"
 
-/* Protocol groups.  TCP has two, as Suricata's two TCP pattern stores:
- * rules looking at the stream (scanned over stream chunks, and payloads
- * that did not go into the stream) and rules looking at packets (scanned
- * over every payload); a rule needing both is in both. */
-enum { GRP_TCP, GRP_UDP, GRP_ICMP, GRP_OTHER, GRP_TCP_PKT, GRP_COUNT };
-
-
-struct detect_group {
-    hs_database_t *db;
-    uint32_t npatterns;
-    uint32_t *pat_off;   /* rules of pattern i: pat_rules[pat_off[i] .. pat_off[i+1]) */
-    uint32_t *pat_rules; /* rule indexes */
-    uint32_t *always;    /* rules with no fast pattern */
-    size_t nalways;
-};
-
-/* Where a rule's payload tests look (detect_inspect_mode()). */
-enum {
-    INSPECT_PACKET,      /* the packet's payload only */
-    INSPECT_STREAM,      /* the stream; the payload only if not added to it */
-    INSPECT_STREAM_PKT,  /* the stream, then the packet's payload */
-    INSPECT_STREAM_ONLY, /* the stream only */
-    INSPECT_MODE = 0x0f,
-    INSPECT_IPONLY = 0x10, /* an IP-only rule: once per flow direction */
-};
-
-struct detect_engine {
-    struct rule *const *rules;
-    size_t nrules;
-    uint8_t *inspect; /* per rule: INSPECT_* */
-    struct detect_group groups[GRP_COUNT];
-    struct iponly *iponly; /* rules without fast pattern, found by address */
-    struct detect_info info;
-};
-
-struct detect_thread {
-    hs_scratch_t *scratch;
-    uint32_t *stamp; /* per rule: generation it was last made a candidate */
-    uint32_t gen;
-    uint32_t *cand;
-    size_t ncand;
-    const struct detect_group *grp; /* group being scanned, for the callback */
-    struct detect_rule_ctx *rctx;   /* pcre scratch, flow-variable layout, thresholds */
-};
-
-/* One fast pattern of one rule, while building. */
-struct fp_entry {
-    const uint8_t *pat;
-    size_t len;
-    bool nocase;
-    uint32_t rule;
-};
+bool detect_app_rule(const struct rule *r)
+{
+    if ((r->buffers & ~(1ull << RULE_BUF_PAYLOAD)) != 0)
+        return true;
+    for (size_t i = 0; i < r->napp_tests; i++)
+        if (r->app_tests[i].kind != APPT_PROTO)
+            return true;
+    return false;
+}
 
 const struct rule_content *detect_fast_pattern(const struct rule *r, size_t *len,
                                                const uint8_t **pat)
@@ -173,7 +130,7 @@ static uint8_t detect_inspect_mode(const struct rule *r)
 static bool detect_iponly_rule(const struct rule *r)
 {
     if (r->nmatches > 0 || !r->sp.any || !r->dp.any || r->has != 0 || r->flow != 0 ||
-        r->nflowints > 0)
+        r->nflowints > 0 || r->app_proto != 0 || r->napp_tests > 0)
         return false;
     for (size_t i = 0; i < r->nflowbits; i++)
         if (r->flowbits[i].cmd != FLOWBIT_ISSET && r->flowbits[i].cmd != FLOWBIT_ISNOTSET)
@@ -240,7 +197,7 @@ static bool fp_same(const struct fp_entry *x, const struct fp_entry *y)
 
 /* Builds group g from its fast patterns: merges equal ones, then compiles
  * (or loads from the cache c, which may be NULL) the group's database. */
-static int group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps,
+int detect_group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps,
                        struct detect_cache *c, char *err, size_t errlen, struct detect_info *info)
 {
     const char **exprs = NULL;
@@ -344,9 +301,15 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
         const struct rule *r = rs->rules[i];
         const uint8_t *pat = NULL;
         size_t len = 0;
-        const struct rule_content *c = detect_fast_pattern(r, &len, &pat);
-        unsigned gm = rule_groups(r, de->inspect[i] & INSPECT_MODE);
+        const struct rule_content *c;
+        unsigned gm;
 
+        if (detect_app_rule(r)) {
+            de->info.app_rules++; /* detect_app.c's */
+            continue;
+        }
+        c = detect_fast_pattern(r, &len, &pat);
+        gm = rule_groups(r, de->inspect[i] & INSPECT_MODE);
         if (c == NULL) {
             de->info.no_fast_pattern++;
             if (detect_iponly_eligible(r)) {
@@ -379,12 +342,16 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
     }
     tdb = mono_usec();
     for (int g = 0; g < GRP_COUNT; g++) {
-        rc = group_build(&de->groups[g], fps[g], nfps[g], cache, err, errlen, &de->info);
+        rc = detect_group_build(&de->groups[g], fps[g], nfps[g], cache, err, errlen, &de->info);
         if (rc != 0)
             goto fail;
         if (nfps[g] > 0 || de->groups[g].nalways > 0)
             de->info.groups++;
     }
+    if (de->info.app_rules > 0 &&
+        (rc = detect_app_build(&de->app, rs->rules, rs->nrules, cache, &de->info, err,
+                               errlen)) != 0)
+        goto fail;
     de->info.db_usec = mono_usec() - tdb;
     detect_cache_close(cache, &de->info);
     cache = NULL;
@@ -421,6 +388,7 @@ void detect_engine_destroy(struct detect_engine *de)
         free(de->groups[g].always);
     }
     detect_iponly_free(de->iponly);
+    detect_app_free(de->app);
     free(de->inspect);
     free(de);
 }
@@ -443,6 +411,10 @@ int detect_thread_create(struct detect_thread **out, const struct detect_engine 
             return KANSHI_EHS;
         }
     }
+    if (de->app != NULL && detect_app_scratch(de->app, &dt->scratch) != 0) {
+        detect_thread_destroy(dt);
+        return KANSHI_EHS;
+    }
     dt->stamp = kanshi_calloc(de->nrules + 1, sizeof(*dt->stamp));
     dt->cand = kanshi_calloc(de->nrules + 1, sizeof(*dt->cand));
     if (dt->stamp == NULL || dt->cand == NULL ||
@@ -460,12 +432,13 @@ void detect_thread_destroy(struct detect_thread *dt)
         return;
     hs_free_scratch(dt->scratch);
     detect_rule_ctx_destroy(dt->rctx);
+    free(dt->xbuf);
     free(dt->stamp);
     free(dt->cand);
     free(dt);
 }
 
-static int detect_on_match(unsigned id, unsigned long long from, unsigned long long to,
+int detect_on_match(unsigned id, unsigned long long from, unsigned long long to,
                            unsigned flags, void *ctx)
 {
     struct detect_thread *dt = ctx;
@@ -484,7 +457,7 @@ static int detect_on_match(unsigned id, unsigned long long from, unsigned long l
     return 0;
 }
 
-static int u32_cmp(const void *a, const void *b)
+int detect_u32_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
@@ -582,7 +555,7 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
     }
     detect_iponly_lookup(de->iponly, p, dt->stamp, dt->gen, dt->cand, &dt->ncand);
     if (dt->ncand > 1)
-        qsort(dt->cand, dt->ncand, sizeof(*dt->cand), u32_cmp);
+        qsort(dt->cand, dt->ncand, sizeof(*dt->cand), detect_u32_cmp);
     for (size_t i = 0; i < dt->ncand; i++) {
         const struct rule *r = de->rules[dt->cand[i]];
         if (iponly_done && (de->inspect[dt->cand[i]] & INSPECT_IPONLY))

@@ -14,9 +14,87 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hs.h>
+
 #include "kanshi/detect.h"
 #include "kanshi/packet.h"
 #include "kanshi/rules.h"
+
+struct detect_cache;
+struct detect_app;
+struct flow;
+
+/* Protocol groups.  TCP has two, as Suricata's two TCP pattern stores:
+ * rules looking at the stream (scanned over stream chunks, and payloads
+ * that did not go into the stream) and rules looking at packets (scanned
+ * over every payload); a rule needing both is in both. */
+enum { GRP_TCP, GRP_UDP, GRP_ICMP, GRP_OTHER, GRP_TCP_PKT, GRP_COUNT };
+
+struct detect_group {
+    hs_database_t *db;
+    uint32_t npatterns;
+    uint32_t *pat_off;   /* rules of pattern i: pat_rules[pat_off[i] .. pat_off[i+1]) */
+    uint32_t *pat_rules; /* rule indexes */
+    uint32_t *always;    /* rules with no fast pattern */
+    size_t nalways;
+};
+
+/* Where a rule's payload tests look (detect_inspect_mode()). */
+enum {
+    INSPECT_PACKET,      /* the packet's payload only */
+    INSPECT_STREAM,      /* the stream; the payload only if not added to it */
+    INSPECT_STREAM_PKT,  /* the stream, then the packet's payload */
+    INSPECT_STREAM_ONLY, /* the stream only */
+    INSPECT_MODE = 0x0f,
+    INSPECT_IPONLY = 0x10, /* an IP-only rule: once per flow direction */
+};
+
+struct detect_engine {
+    struct rule *const *rules;
+    size_t nrules;
+    uint8_t *inspect; /* per rule: INSPECT_* */
+    struct detect_group groups[GRP_COUNT];
+    struct iponly *iponly; /* rules without fast pattern, found by address */
+    struct detect_app *app; /* rules on application-layer buffers (detect_app.c) */
+    struct detect_info info;
+};
+
+struct detect_thread {
+    hs_scratch_t *scratch;
+    uint32_t *stamp; /* per rule: generation it was last made a candidate */
+    uint32_t gen;
+    uint32_t *cand;
+    size_t ncand;
+    const struct detect_group *grp; /* group being scanned, for the callback */
+    struct detect_rule_ctx *rctx;   /* pcre scratch, flow-variable layout, thresholds */
+    uint8_t *xbuf;                  /* a transformed buffer (detect_app.c) */
+    size_t xcap;
+};
+
+/* One fast pattern of one rule, while building. */
+struct fp_entry {
+    const uint8_t *pat;
+    size_t len;
+    bool nocase;
+    uint32_t rule;
+};
+
+/* Builds group g from its fast patterns: merges equal ones, then compiles
+ * (or loads from the cache c, which may be NULL) the group's database. */
+int detect_group_build(struct detect_group *g, struct fp_entry *fps, size_t nfps,
+                       struct detect_cache *c, char *err, size_t errlen, struct detect_info *info);
+/* Hyperscan match callback: adds the rules of pattern id of dt->grp to the
+ * candidates (ctx is the detect_thread). */
+int detect_on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ctx);
+int detect_u32_cmp(const void *a, const void *b);
+
+/* detect_app.c: the rules on application-layer buffers. */
+int detect_app_build(struct detect_app **out, struct rule *const *rules, size_t nrules,
+                     struct detect_cache *c, struct detect_info *info, char *err, size_t errlen);
+void detect_app_free(struct detect_app *da);
+/* Grows dt's scratch for da's databases.  0 or KANSHI_EHS. */
+int detect_app_scratch(const struct detect_app *da, hs_scratch_t **scratch);
 
 /* ASCII lower-casing, as nocase matching uses (no locale). */
 static inline int detect_lower(int c)
@@ -66,6 +144,10 @@ bool detect_rule_match(const struct rule *r, const struct packet *p);
 /* The payload tests of r over buf (detect_payload.c): 1 match, 0 not. */
 int detect_payload_match(struct detect_rule_ctx *c, const struct rule *r, const uint8_t *buf,
                          size_t len);
+/* The tests of r on buffer bufid (an app-layer buffer, or the payload) over
+ * buf: 1 match (also when r has none on that buffer), 0 not. */
+int detect_payload_match_buf(struct detect_rule_ctx *c, const struct rule *r,
+                             enum rule_buffer bufid, const uint8_t *buf, size_t len);
 /* PCRE2 objects of a context, for detect_payload.c. */
 void *detect_rule_ctx_pcre_md(struct detect_rule_ctx *c);
 void *detect_rule_ctx_pcre_mctx(struct detect_rule_ctx *c, bool limits);

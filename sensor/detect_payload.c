@@ -38,6 +38,7 @@ struct eval {
     const struct rule *r;
     const uint8_t *buf;
     int64_t len;
+    enum rule_buffer bufid; /* only the tests of this buffer run */
     int budget;
     uint64_t vars[RULE_BYTEVARS_MAX];
 };
@@ -74,11 +75,20 @@ static const uint8_t *content_search(const struct rule_content *c, const uint8_t
 static int inspect(struct eval *e, size_t idx, int64_t cursor);
 
 /* Continues with the test after idx, or matches when idx was the last. */
+/* The first test of e's buffer at or after idx, or nmatches. */
+static size_t buf_first(const struct eval *e, size_t idx)
+{
+    while (idx < e->r->nmatches && e->r->matches[idx].buffer != e->bufid)
+        idx++;
+    return idx;
+}
+
 static int next(struct eval *e, size_t idx, int64_t cursor)
 {
-    if (idx + 1 >= e->r->nmatches)
+    idx = buf_first(e, idx + 1);
+    if (idx >= e->r->nmatches)
         return M_MATCH;
-    return inspect(e, idx + 1, cursor);
+    return inspect(e, idx, cursor);
 }
 
 /* ---- content ----------------------------------------------------------- */
@@ -157,9 +167,7 @@ static int inspect_content(struct eval *e, size_t idx, int64_t prev)
             return content_is_single(m) ? M_DISCONTINUE : M_NOMATCH;
         }
         if (!(c->flags & CONTENT_ENDSWITH) || mend == e->len) {
-            if (idx + 1 >= e->r->nmatches)
-                return M_MATCH;
-            rc = inspect(e, idx + 1, mend);
+            rc = next(e, idx, mend);
             if (rc != M_NOMATCH)
                 return rc;
             /* only a later test anchored here through within (or a relative
@@ -315,7 +323,19 @@ static int inspect_byte_test(struct eval *e, size_t idx, int64_t prev)
     uint64_t v, want = (b->flags & BYTE_VALUE_VAR) ? e->vars[b->value] : b->value;
     int64_t pos, used;
     bool ok;
+    struct rule_byte whole;
 
+    if ((b->flags & BYTE_STRING) && !(b->flags & BYTE_NBYTES_VAR) && b->nbytes == 0) {
+        /* "0 bytes as a string": the digits from the offset to the end of
+         * the buffer, at most a number's longest spelling */
+        int64_t from = ((b->flags & BYTE_RELATIVE) ? prev : 0) + b->offset;
+        int64_t rem = e->len - from, maxs = b->base == 16 ? 14 : b->base == 8 ? 22 : 20;
+        if ((b->flags & BYTE_OFFSET_VAR) || rem <= 0)
+            return M_NOMATCH;
+        whole = *b;
+        whole.nbytes = (uint8_t)(rem < maxs ? rem : maxs);
+        b = &whole;
+    }
     if (!byte_read(e, b, prev, (b->flags & BYTE_LITTLE) != 0, &v, &pos, &used))
         return M_NOMATCH;
     v = byte_mask(b, v);
@@ -445,21 +465,36 @@ static int inspect(struct eval *e, size_t idx, int64_t cursor)
         return inspect_byte_extract(e, idx, cursor);
     case RULE_MATCH_BYTE_MATH:
         return inspect_byte_math(e, idx, cursor);
+    case RULE_MATCH_BSIZE:
+        if (!rule_num_match(&e->r->matches[idx].u.num, (uint64_t)e->len))
+            return M_DISCONTINUE;
+        return next(e, idx, cursor);
     }
     return M_NOMATCH;
+}
+
+int detect_payload_match_buf(struct detect_rule_ctx *c, const struct rule *r,
+                             enum rule_buffer bufid, const uint8_t *buf, size_t len)
+{
+    struct eval e = {.ctx = c,
+                     .r = r,
+                     .buf = buf,
+                     .len = (int64_t)len,
+                     .bufid = bufid,
+                     .budget = DETECT_RECURSION_LIMIT};
+    size_t first = buf_first(&e, 0);
+
+    if (first >= r->nmatches)
+        return 1;
+    if (buf == NULL)
+        e.len = 0;
+    return inspect(&e, first, 0) == M_MATCH;
 }
 
 int detect_payload_match(struct detect_rule_ctx *c, const struct rule *r, const uint8_t *buf,
                          size_t len)
 {
-    struct eval e = {
-        .ctx = c, .r = r, .buf = buf, .len = (int64_t)len, .budget = DETECT_RECURSION_LIMIT};
-
-    if (r->nmatches == 0)
-        return 1;
-    if (buf == NULL)
-        e.len = 0;
-    return inspect(&e, 0, 0) == M_MATCH;
+    return detect_payload_match_buf(c, r, RULE_BUF_PAYLOAD, buf, len);
 }
 
 int detect_match_payload(const struct rule *r, const uint8_t *buf, size_t len)

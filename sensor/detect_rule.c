@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kanshi/app_layer.h"
 #include "kanshi/flow.h"
 #include "kanshi/flowvars.h"
 #include "kanshi/stream.h"
@@ -476,6 +477,40 @@ static void post_match(struct detect_rule_ctx *c, const struct rule *r, const st
     }
 }
 
+/* ---- application layer ------------------------------------------------- */
+
+/* The rule's protocol (alert http ...) and its app-layer-protocol tests
+ * against the flow's detected protocol; a flow whose protocol is not known
+ * yet matches neither "http" nor "!http", as in Suricata. */
+static bool app_proto_match(const struct rule *r, const struct packet *p)
+{
+    const struct app_flow *a = p->flow != NULL ? p->flow->app : NULL;
+    uint8_t proto = a != NULL ? a->proto : APP_PROTO_UNKNOWN;
+
+    if (r->app_proto != 0 && proto != r->app_proto)
+        return false;
+    for (size_t i = 0; i < r->napp_tests; i++) {
+        const struct rule_app_test *t = &r->app_tests[i];
+        if (t->kind != APPT_PROTO)
+            continue;
+        if (proto == APP_PROTO_UNKNOWN && t->num.a != APP_PROTO_UNKNOWN)
+            return false;
+        if ((proto == t->num.a) != (t->num.op == NUM_EQ))
+            return false;
+    }
+    return true;
+}
+
+/* Whether r has tests on the packet payload (or stream), not only on
+ * application-layer buffers. */
+static bool has_payload_tests(const struct rule *r)
+{
+    for (size_t i = 0; i < r->nmatches; i++)
+        if (r->matches[i].buffer == RULE_BUF_PAYLOAD)
+            return true;
+    return false;
+}
+
 /* ---- the rule ---------------------------------------------------------- */
 
 bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const struct packet *p,
@@ -494,7 +529,9 @@ bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const str
         return false;
     if (r->nflowints > 0 && !flowints_match(c, r, p))
         return false;
-    if (r->nmatches > 0) {
+    if ((r->app_proto != 0 || r->napp_tests > 0) && !app_proto_match(r, p))
+        return false;
+    if (r->nmatches > 0 && has_payload_tests(r)) {
         /* Like Suricata, payload tests never match a packet without payload. */
         if (len == 0)
             return false;

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "kanshi/app_layer.h"
 #include "kanshi/decode.h"
 #include "kanshi/eve.h"
 #include "kanshi/flow.h"
@@ -367,6 +368,9 @@ void eve_format_alert(struct jbuf *b, const struct eve_alert *a)
     jbuf_string(b, "category", a->category != NULL ? a->category : "");
     jbuf_int(b, "severity", a->severity);
     jbuf_close_object(b);
+    /* the transaction the alert is about: "app_proto" and "http"/"dns"/"tls" */
+    if (p->flow != NULL)
+        app_layer_eve(b, p->flow);
 
     jbuf_open_object(b, "kanshi");
     jbuf_string(b, "sensor_id", a->sensor_id != NULL ? a->sensor_id : "");

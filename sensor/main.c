@@ -577,6 +577,17 @@ static void print_stats(struct sensor *s)
                 (unsigned long long)fr->timeouts, (unsigned long long)fr->overlaps,
                 (unsigned long long)fr->memcap_drops);
     }
+    {
+        const struct app_layer_stats *as = worker_app_stats(s->w);
+        fprintf(stderr, "  app:     ");
+        for (int p = APP_PROTO_HTTP; p < APP_PROTO_COUNT; p++)
+            fprintf(stderr, " %s %llu", app_proto_name((enum app_proto)p),
+                    (unsigned long long)as->flows[p]);
+        fprintf(stderr,
+                "  (flows)  dns messages %llu  parser errors %llu  states refused %llu\n",
+                (unsigned long long)as->dns_messages, (unsigned long long)as->parser_errors,
+                (unsigned long long)as->states_refused);
+    }
     fprintf(stderr, "  detect:   rules %zu  alerts %llu\n", s->rs ? s->rs->nrules : 0,
             (unsigned long long)s->alerts);
     if (s->run_usec > 0) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "kanshi/app_layer.h"
 #include "kanshi/config.h"
 #include "kanshi/defrag.h"
 #include "kanshi/flowvars.h"
@@ -20,6 +21,7 @@ struct worker {
     struct flow_table *ft;
     struct defrag *defrag;
     struct stream_ctx *stream;
+    struct app_layer *app;
     struct detect_thread *dt;
     const struct detect_engine *de;
     struct worker_config cfg;
@@ -60,6 +62,7 @@ void worker_config_from(const struct sensor_config *cfg, struct worker_config *w
     wc->checksum = cfg->checksum_checks;
     wc->chunk[FLOW_DIR_TOSERVER] = cfg->stream_chunk_toserver;
     wc->chunk[FLOW_DIR_TOCLIENT] = cfg->stream_chunk_toclient;
+    app_layer_config_default(&wc->app);
 }
 
 /* Suricata's IDS-mode states past which raw stream data is inspected as
@@ -76,6 +79,26 @@ static bool worker_closing(enum stream_state st)
  * pseudo packets: the flow's addresses in that direction, an ACK, no
  * payload, and everything reassembled and not yet inspected as the chunk.
  */
+static void worker_pseudo_packet(struct packet *p, struct flow *f, int d)
+{
+    memset(p, 0, sizeof(*p));
+    p->ts_usec = f->last_usec;
+    p->flags = (f->proto == IPPROTO_TCP ? PKT_TCP : PKT_UDP) |
+               (f->addr[0].family == AF_INET6 ? PKT_IPV6 : PKT_IPV4);
+    p->src = f->addr[d];
+    p->dst = f->addr[!d];
+    p->sp = f->port[d];
+    p->dp = f->port[!d];
+    p->ip_proto = f->proto;
+    p->ttl = 64;
+    p->tcp_flags = f->proto == IPPROTO_TCP ? TH_ACK : 0;
+    p->vlan_id[0] = f->vlan[0];
+    p->vlan_id[1] = f->vlan[1];
+    p->vlan_count = f->vlan[1] ? 2 : f->vlan[0] ? 1 : 0;
+    p->flow = f;
+    p->dir = (uint8_t)d;
+}
+
 static void worker_stream_flush(struct worker *w, struct flow *f, int d)
 {
     struct stream_view v;
@@ -85,21 +108,7 @@ static void worker_stream_flush(struct worker *w, struct flow *f, int d)
     stream_view(f->tcp, d, &v);
     if (v.end <= v.inspected)
         return;
-    memset(&p, 0, sizeof(p));
-    p.ts_usec = f->last_usec;
-    p.flags = PKT_TCP | (f->addr[0].family == AF_INET6 ? PKT_IPV6 : PKT_IPV4);
-    p.src = f->addr[d];
-    p.dst = f->addr[!d];
-    p.sp = f->port[d];
-    p.dp = f->port[!d];
-    p.ip_proto = 6;
-    p.ttl = 64;
-    p.tcp_flags = TH_ACK;
-    p.vlan_id[0] = f->vlan[0];
-    p.vlan_id[1] = f->vlan[1];
-    p.vlan_count = f->vlan[1] ? 2 : f->vlan[0] ? 1 : 0;
-    p.flow = f;
-    p.dir = (uint8_t)d;
+    worker_pseudo_packet(&p, f, d);
     st = (struct detect_stream){
         .chunk = v.data + (v.inspected - v.base),
         .chunk_len = (size_t)(v.end - v.inspected),
@@ -107,6 +116,24 @@ static void worker_stream_flush(struct worker *w, struct flow *f, int d)
     };
     detect_packet_stream(w->dt, w->de, &p, &st, w->fn, w->arg);
     stream_consume(w->stream, f->tcp, d, v.end, 0);
+}
+
+/* The flow ends: application-layer rules still waiting for a transaction
+ * to complete inspect what it has, from each direction. */
+static void worker_app_flush(struct worker *w, struct flow *f)
+{
+    struct packet p;
+
+    if (f->app == NULL || w->dt == NULL)
+        return;
+    if (f->app->http != NULL) {
+        http_eof(f->app->http, APP_DIR_TOSERVER);
+        http_eof(f->app->http, APP_DIR_TOCLIENT);
+    }
+    for (int d = 0; d < 2; d++) {
+        worker_pseudo_packet(&p, f, d);
+        detect_app_packet(w->dt, w->de, &p, true, w->fn, w->arg);
+    }
 }
 
 /* A flow leaves the table: inspect what its stream still holds, then
@@ -120,9 +147,13 @@ static void worker_flow_end(void *arg, struct flow *f)
             worker_stream_flush(w, f, FLOW_DIR_TOSERVER);
             worker_stream_flush(w, f, FLOW_DIR_TOCLIENT);
         }
+    }
+    worker_app_flush(w, f);
+    if (f->tcp != NULL) {
         stream_session_free(w->stream, f->tcp);
         f->tcp = NULL;
     }
+    app_layer_flow_free(w->app, f);
     flowvars_free(f);
 }
 
@@ -144,6 +175,7 @@ int worker_create(struct worker **out, const struct worker_config *wc,
     if ((rc = flow_table_create(&w->ft, &wc->flow, worker_flow_end, w)) != 0 ||
         (rc = defrag_create(&w->defrag, &wc->defrag)) != 0 ||
         (rc = stream_ctx_create(&w->stream, &wc->stream)) != 0 ||
+        (rc = app_layer_create(&w->app, &wc->app)) != 0 ||
         (rc = detect_thread_create(&w->dt, de)) != 0) {
         worker_destroy(w);
         return rc;
@@ -159,6 +191,7 @@ void worker_destroy(struct worker *w)
     if (w->ft != NULL)
         flow_flush(w->ft); /* flows still held get their end callback */
     detect_thread_destroy(w->dt);
+    app_layer_destroy(w->app);
     stream_ctx_destroy(w->stream);
     defrag_destroy(w->defrag);
     flow_table_destroy(w->ft);
@@ -218,6 +251,11 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
                (stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED ||
                 (r & STREAM_R_DATA) /* TCP Fast Open data on a SYN */);
     stream_view(f->tcp, d, &v);
+    /* the application layer parses every contiguous byte, before raw
+     * inspection may release any */
+    app_layer_tcp(w->app, f, d, v.data, v.base, v.end,
+                  (v.flags & STREAM_V_GAP) && !(before & STREAM_V_GAP),
+                  (v.flags & STREAM_V_DONE) != 0);
     limit = v.acked < v.end ? v.acked : v.end;
     if (limit > v.inspected &&
         (limit - v.inspected >= w->cfg.chunk[d] || (v.flags & STREAM_V_DEPTH) ||
@@ -226,6 +264,7 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
         st.chunk_len = (size_t)(limit - v.inspected);
     }
     detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
+    detect_app_packet(w->dt, w->de, p, false, fn, arg);
     if (st.chunk_len > 0 || (v.flags & STREAM_V_GAP_PENDING))
         stream_consume(w->stream, f->tcp, d, limit, 0);
 }
@@ -237,10 +276,15 @@ static void worker_inspect(struct worker *w, struct packet *p, detect_alert_fn f
      * would make a bogus port-0 flow), but IP-level rules still see it. */
     if (!(p->flags & (PKT_INVALID | PKT_FRAGMENT)))
         flow_lookup(w->ft, p);
-    if ((p->flags & PKT_TCP) && p->flow != NULL)
+    if ((p->flags & PKT_TCP) && p->flow != NULL) {
         worker_tcp(w, p, fn, arg);
-    else
+    } else if ((p->flags & PKT_UDP) && p->flow != NULL) {
+        app_layer_udp(w->app, p->flow, p);
         detect_packet(w->dt, w->de, p, fn, arg);
+        detect_app_packet(w->dt, w->de, p, false, fn, arg);
+    } else {
+        detect_packet(w->dt, w->de, p, fn, arg);
+    }
 }
 
 static void worker_tunnel(struct worker *w, const struct packet *outer, detect_alert_fn fn,
@@ -333,6 +377,11 @@ const struct defrag_stats *worker_defrag_stats(const struct worker *w)
 const struct stream_stats *worker_stream_stats(const struct worker *w)
 {
     return stream_ctx_stats(w->stream);
+}
+
+const struct app_layer_stats *worker_app_stats(const struct worker *w)
+{
+    return app_layer_stats(w->app);
 }
 
 bool worker_checksum_validation(const struct worker *w)

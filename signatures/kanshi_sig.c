@@ -233,6 +233,7 @@ static int cmd_stats(struct sig *s, char **paths, size_t n)
     printf("fast patterns:       %zu\n", di->patterns);
     printf("without fast pattern:%zu (%zu by address index, %zu bytes)\n", di->no_fast_pattern,
            di->iponly, di->iponly_bytes);
+    printf("application layer:   %zu (inspected on parsed protocol buffers)\n", di->app_rules);
     printf("database bytes:      %zu\n", di->db_bytes);
     printf("rule parse time:     %.3f s\n", (double)s->parse_usec / 1e6);
     printf("compile time:        %.3f s\n", (double)di->compile_usec / 1e6);

@@ -26,6 +26,7 @@ struct rparse {
     size_t mcap;      /* capacity of r->matches */
     int last_content; /* index in r->matches of the latest content, or -1 */
     int last_pm;      /* latest content or pcre (what relative keywords chain to), or -1 */
+    enum rule_buffer cur_buf; /* the sticky buffer payload keywords go to */
     bool has_sid, has_priority, has_fast_pattern, has_threshold;
     unsigned ip_proto_ops;            /* 1 << NUM_* of each ip_proto keyword seen */
     char *bytevar[RULE_BYTEVARS_MAX]; /* names of byte_extract/byte_math variables */
@@ -59,6 +60,17 @@ void rule_report(struct ruleset *rs, const char *file, unsigned line, const char
                  const char *reason);
 /* Index of a byte variable by name, or -1. */
 int rule_bytevar_find(const struct rparse *p, const char *name);
+
+/* content (rule_parse.c), for uricontent */
+int rule_kw_content(struct rparse *p, char *v);
+
+/* rule_app.c: sticky buffers, legacy modifiers, transforms and the app-layer
+ * keywords.  rule_app_keyword returns 1 when name is not one of them, else
+ * what its parser returned.  rule_app_pcre_buffer maps a pcre buffer
+ * modifier (U, H, P, ...) to its buffer: 0, 1 when mod is not one, or an
+ * error. */
+int rule_app_keyword(struct rparse *p, const char *name, char *v);
+int rule_app_pcre_buffer(struct rparse *p, char mod, enum rule_buffer *out);
 
 /* rule_payload.c */
 int rule_kw_pcre(struct rparse *p, char *v);

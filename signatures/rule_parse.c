@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "kanshi/app.h"
 #include "kanshi/kanshi.h"
 #include "kanshi/rules.h"
 #include "rule_int.h"
@@ -385,7 +386,7 @@ struct rule_match *rule_match_append(struct rparse *p)
     return &r->matches[r->nmatches++];
 }
 
-static int kw_content(struct rparse *p, char *v)
+int rule_kw_content(struct rparse *p, char *v)
 {
     struct rule_match *m;
     uint8_t *pat;
@@ -414,7 +415,7 @@ static int kw_content(struct rparse *p, char *v)
         return rc;
     }
     m->kind = RULE_MATCH_CONTENT;
-    m->buffer = RULE_BUF_PAYLOAD;
+    m->buffer = p->cur_buf;
     m->u.content.pat = pat;
     m->u.content.len = len;
     m->u.content.flags = neg ? CONTENT_NEGATED : 0;
@@ -641,10 +642,15 @@ static int fast_pattern_check(struct rparse *p)
         if ((c->flags & CONTENT_FAST_PATTERN_ONLY) &&
             (c->flags & (CONTENT_ABSOLUTE | CONTENT_RELATIVE)))
             return rp_err(p, "only can't be used with offset, depth, distance or within");
-        if ((c->flags & CONTENT_FAST_PATTERN_ONLY) && i + 1 < p->r->nmatches &&
-            p->r->matches[i + 1].kind == RULE_MATCH_CONTENT &&
-            (p->r->matches[i + 1].u.content.flags & CONTENT_RELATIVE))
-            return rp_err(p, "only can't be used on a content a relative content follows");
+        if (c->flags & CONTENT_FAST_PATTERN_ONLY) {
+            /* the next test of the same buffer */
+            size_t j = i + 1;
+            while (j < p->r->nmatches && p->r->matches[j].buffer != p->r->matches[i].buffer)
+                j++;
+            if (j < p->r->nmatches && p->r->matches[j].kind == RULE_MATCH_CONTENT &&
+                (p->r->matches[j].u.content.flags & CONTENT_RELATIVE))
+                return rp_err(p, "only can't be used on a content a relative content follows");
+        }
     }
     return 0;
 }
@@ -1149,7 +1155,7 @@ static const struct keyword keywords[] = {
     {"reference", kw_reference, KW_VALUE},
     {"target", kw_target, KW_VALUE | KW_ONCE},
     /* payload */
-    {"content", kw_content, KW_VALUE},
+    {"content", rule_kw_content, KW_VALUE},
     {"nocase", kw_nocase, KW_NOVALUE},
     {"offset", kw_offset, KW_VALUE},
     {"depth", kw_depth, KW_VALUE},
@@ -1228,22 +1234,30 @@ static const struct {
 static const struct {
     const char *name;
     enum rule_proto proto;
+    uint8_t app; /* enum app_proto */
 } protos[] = {
-    {"ip", RULE_PROTO_IP},
-    {"tcp", RULE_PROTO_TCP},
-    {"udp", RULE_PROTO_UDP},
-    {"icmp", RULE_PROTO_ICMP},
-    {"icmpv6", RULE_PROTO_ICMPV6},
-    {"tcp-pkt", RULE_PROTO_TCP_PKT},
-    {"tcp-stream", RULE_PROTO_TCP_STREAM},
+    {"ip", RULE_PROTO_IP, APP_PROTO_UNKNOWN},
+    {"tcp", RULE_PROTO_TCP, APP_PROTO_UNKNOWN},
+    {"udp", RULE_PROTO_UDP, APP_PROTO_UNKNOWN},
+    {"icmp", RULE_PROTO_ICMP, APP_PROTO_UNKNOWN},
+    {"icmpv6", RULE_PROTO_ICMPV6, APP_PROTO_UNKNOWN},
+    {"tcp-pkt", RULE_PROTO_TCP_PKT, APP_PROTO_UNKNOWN},
+    {"tcp-stream", RULE_PROTO_TCP_STREAM, APP_PROTO_UNKNOWN},
+    /* application-layer protocols: the flow's detected protocol (kanshi/app.h) */
+    {"http", RULE_PROTO_TCP, APP_PROTO_HTTP},
+    {"http1", RULE_PROTO_TCP, APP_PROTO_HTTP},
+    {"tls", RULE_PROTO_TCP, APP_PROTO_TLS},
+    {"ssh", RULE_PROTO_TCP, APP_PROTO_SSH},
+    {"smtp", RULE_PROTO_TCP, APP_PROTO_SMTP},
+    {"ftp", RULE_PROTO_TCP, APP_PROTO_FTP},
+    {"dns", RULE_PROTO_IP, APP_PROTO_DNS}, /* over UDP and TCP */
 };
 
 /* Suricata's other protocols: reported as unsupported rather than unknown. */
 /* clang-format off */
 static const char *const protos_later[] = {
     "icmpv4", "sctp", "pkthdr", "ipv4", "ipv6", "igmp", "arp", "ethernet", "llmnr", "mdns",
-    "http", "http1", "http2", "http-any", "doh2", "dns", "tls", "ssh", "smtp", "ftp",
-    "ftp-data", "smb", "dcerpc", "dhcp", "nfs", "ntp", "tftp", "ike", "ikev2", "krb5", "snmp",
+    "http2", "http-any", "doh2", "ftp-data", "smb", "dcerpc", "dhcp", "nfs", "ntp", "tftp", "ike", "ikev2", "krb5", "snmp",
     "sip", "rfb", "mqtt", "rdp", "modbus", "dnp3", "enip", "quic", "pgsql", "telnet",
     "websocket", "ldap", "imap", "pop3", "bittorrent-dht", "irc", "nntp", "template",
 };
@@ -1263,6 +1277,7 @@ static int header_proto(struct rparse *p, const char *tok)
     for (size_t i = 0; tok[plen] == '\0' && i < KANSHI_ARRAY_LEN(protos); i++) {
         if (proto_is(tok, plen, protos[i].name)) {
             p->r->proto = protos[i].proto;
+            p->r->app_proto = protos[i].app;
             return 0;
         }
     }
@@ -1430,6 +1445,12 @@ static int parse_options(struct rparse *p, char *s)
             return 0;
         if ((rc = next_option(p, &s, &name, &value)) != 0)
             return rc;
+        /* the application-layer keywords (rule_app.c) */
+        if ((rc = rule_app_keyword(p, name, value)) <= 0) {
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if ((kw = kw_find(name)) == NULL)
             return rp_fail(p, KANSHI_EUNSUPPORTED, "unsupported keyword");
         p->kw = kw->name;
@@ -1485,6 +1506,7 @@ void rule_free(struct rule *r)
         free(r->flowbits[i].ids);
     free(r->flowbits);
     free(r->flowints);
+    free(r->app_tests);
     free(r->suppress);
     free(r->msg);
     free(r->classtype);

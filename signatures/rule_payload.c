@@ -162,6 +162,16 @@ static int bytevar_define(struct rparse *p, const char *name)
 /* Suricata's buffer-selecting modifiers: valid syntax, app-layer buffers. */
 static const char pcre_buffer_mods[] = "UVWZHIDMCPQYS";
 
+/* The buffer a payload keyword goes to: the sticky buffer's, but a relative
+ * one follows the content or pcre it is relative to (content:"x"; http_uri;
+ * isdataat:1,relative; tests the URI), as Suricata moves it to that list. */
+static enum rule_buffer rel_buffer(const struct rparse *p, bool relative)
+{
+    if (relative && p->cur_buf == RULE_BUF_PAYLOAD && p->last_pm >= 0)
+        return p->r->matches[p->last_pm].buffer;
+    return p->cur_buf;
+}
+
 int rule_kw_pcre(struct rparse *p, char *v)
 {
     struct rule_match *m;
@@ -170,6 +180,8 @@ int rule_kw_pcre(struct rparse *p, char *v)
     uint32_t opts = 0;
     int errcode;
     PCRE2_SIZE erroff;
+    enum rule_buffer pbuf = p->cur_buf;
+    bool pbuf_set = false;
 
     if (*v == '!') {
         pc.flags |= PCRE_NEGATED;
@@ -218,13 +230,21 @@ int rule_kw_pcre(struct rparse *p, char *v)
         case 'B':
             pc.flags |= PCRE_RAWBYTES;
             break;
-        default:
+        default: {
+            int brc = rule_app_pcre_buffer(p, *f, &pbuf);
+            if (brc == 0) {
+                pbuf_set = true;
+                break;
+            }
             free(src);
+            if (brc < 0)
+                return brc;
             if (strchr(pcre_buffer_mods, *f) != NULL)
                 return rp_fail(p, KANSHI_EUNSUPPORTED,
                                "modifier '%c' selects an application-layer buffer (unsupported)",
                                *f);
             return rp_err(p, "unknown modifier '%c'", *f);
+        }
         }
     }
     *slash = '\0';
@@ -247,7 +267,7 @@ int rule_kw_pcre(struct rparse *p, char *v)
         return -ENOMEM;
     }
     m->kind = RULE_MATCH_PCRE;
-    m->buffer = RULE_BUF_PAYLOAD;
+    m->buffer = pbuf_set ? pbuf : rel_buffer(p, (pc.flags & PCRE_RELATIVE) != 0);
     m->u.pcre = pc;
     p->last_pm = (int)(p->r->nmatches - 1);
     return 0;
@@ -286,7 +306,7 @@ int rule_kw_isdataat(struct rparse *p, char *v)
     if ((m = rule_match_append(p)) == NULL)
         return -ENOMEM;
     m->kind = RULE_MATCH_ISDATAAT;
-    m->buffer = RULE_BUF_PAYLOAD;
+    m->buffer = rel_buffer(p, (d.flags & ISDATAAT_RELATIVE) != 0);
     m->u.isdataat = d;
     return 0;
 }
@@ -464,7 +484,7 @@ static int byte_append(struct rparse *p, enum rule_match_kind kind, const struct
     if (m == NULL)
         return -ENOMEM;
     m->kind = kind;
-    m->buffer = RULE_BUF_PAYLOAD;
+    m->buffer = rel_buffer(p, (b->flags & BYTE_RELATIVE) != 0);
     m->u.byte = *b;
     return 0;
 }
@@ -520,7 +540,9 @@ int rule_kw_byte_test(struct rparse *p, char *v)
     }
     if ((rc = byte_offset(p, &b, args[3])) != 0 ||
         (rc = byte_options(p, &b, args + 4, n - 4, OPT_BITMASK | OPT_STRING_ENDIAN)) != 0 ||
-        (rc = byte_nbytes_check(p, &b, false)) != 0)
+        /* 0 bytes as a string: the digits up to the end of the buffer (ET
+         * uses it on http.content_len) */
+        (rc = byte_nbytes_check(p, &b, (b.flags & BYTE_STRING) != 0)) != 0)
         return rc;
     return byte_append(p, RULE_MATCH_BYTE_TEST, &b);
 }
@@ -652,12 +674,11 @@ int rule_kw_byte_math(struct rparse *p, char *v)
 
 /* ---- pkt_data ---------------------------------------------------------- */
 
-/* pkt_data switches later payload keywords back to the packet payload; with
- * no other buffer supported yet they are there already. */
+/* pkt_data switches later payload keywords back to the packet payload. */
 int rule_kw_pkt_data(struct rparse *p, char *v)
 {
-    (void)p;
     (void)v;
+    p->cur_buf = RULE_BUF_PAYLOAD;
     return 0;
 }
 
@@ -672,6 +693,8 @@ static bool match_is_relative(const struct rule_match *m)
         return (m->u.pcre.flags & PCRE_RELATIVE) != 0;
     case RULE_MATCH_ISDATAAT:
         return (m->u.isdataat.flags & ISDATAAT_RELATIVE) != 0;
+    case RULE_MATCH_BSIZE:
+        return false;
     default:
         return (m->u.byte.flags & BYTE_RELATIVE) != 0;
     }
@@ -695,17 +718,23 @@ int rule_payload_finish(struct rparse *p)
         m->next = 0;
         if (!match_is_relative(m))
             continue;
+        /* relative to the tests of its own buffer only */
         if (m->kind == RULE_MATCH_CONTENT || m->kind == RULE_MATCH_PCRE) {
             for (size_t j = i; j-- > 0;) {
-                if (r->matches[j].kind == RULE_MATCH_CONTENT ||
-                    r->matches[j].kind == RULE_MATCH_PCRE) {
+                if (r->matches[j].buffer == m->buffer &&
+                    (r->matches[j].kind == RULE_MATCH_CONTENT ||
+                     r->matches[j].kind == RULE_MATCH_PCRE)) {
                     prev = &r->matches[j];
                     break;
                 }
             }
-        } else if (i > 0 && (r->matches[i - 1].kind == RULE_MATCH_CONTENT ||
-                             r->matches[i - 1].kind == RULE_MATCH_PCRE)) {
-            prev = &r->matches[i - 1];
+        } else {
+            size_t j = i;
+            while (j > 0 && r->matches[j - 1].buffer != m->buffer)
+                j--;
+            if (j > 0 && (r->matches[j - 1].kind == RULE_MATCH_CONTENT ||
+                          r->matches[j - 1].kind == RULE_MATCH_PCRE))
+                prev = &r->matches[j - 1];
         }
         if (prev == NULL)
             continue;

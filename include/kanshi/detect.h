@@ -34,6 +34,8 @@ struct detect_info {
     size_t no_fast_pattern; /* rules without a fast pattern */
     size_t iponly;         /* of those, found through the address-set index */
     size_t iponly_bytes;   /* size of that index */
+    size_t app_rules;      /* rules for an application-layer protocol or buffer: not on
+                              the packet path (see detect_app_rule()) */
     size_t db_bytes;       /* Hyperscan database bytes, all groups */
     uint64_t compile_usec; /* time spent building the engine, all of it */
     uint64_t db_usec;      /* of that, compiling or loading the Hyperscan databases */
@@ -50,6 +52,14 @@ struct detect_info {
     size_t cache_pruned;       /* old cache files removed to stay under the limit */
     char cache_note[256];      /* the first cache problem, for the start-up log; "" if none */
 };
+
+/* True when r tests application-layer buffers (http.uri, dns.query, ...)
+ * or state (tls.version, ...): such rules are inspected on the flow's
+ * parsed transactions (detect_app_packet), never as packet or stream
+ * rules.  A rule that only names an app protocol (alert http ... with raw
+ * content, app-layer-protocol) stays a packet/stream rule that also
+ * requires the flow's detected protocol. */
+bool detect_app_rule(const struct rule *r);
 
 /* Options of detect_engine_create_opts(); zero (or NULL) means the default. */
 struct detect_options {
@@ -116,6 +126,20 @@ struct detect_stream {
 int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *de,
                          const struct packet *p, const struct detect_stream *st,
                          detect_alert_fn fn, void *arg);
+
+/*
+ * The rules on application-layer buffers, over what p's flow parsed since
+ * the last call (flow->app, app_layer.h): each HTTP transaction whose
+ * request or response progressed (rules inspect it once, when it reaches
+ * the progress their buffers need: request line, headers or complete
+ * body), the DNS message just parsed, the TLS handshake messages just seen.
+ * p is the packet that brought the data (its addresses and direction are
+ * the alert's).  final: the flow ends, so rules still waiting for more
+ * (a body that never completed) inspect what there is.  Returns the number
+ * of rules that matched.
+ */
+int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
+                      const struct packet *p, bool final, detect_alert_fn fn, void *arg);
 
 /* The fast pattern the engine uses for r: the content marked fast_pattern,
  * else the longest non-negated one (cut to fast_pattern:offset,length).

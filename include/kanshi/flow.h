@@ -26,6 +26,7 @@
 #include "kanshi/packet.h"
 
 struct tcp_session;
+struct app_flow;
 
 enum { FLOW_DIR_TOSERVER = 0, FLOW_DIR_TOCLIENT = 1 };
 
@@ -68,6 +69,10 @@ struct flow {
     /* flowbits/flowint values (flowvars.h), NULL until a rule sets one;
      * freed with flowvars_free() when the flow ends.  Zeroed with the flow. */
     struct flow_vars *vars;
+
+    /* Application-layer protocol and parser state (app_layer.h), NULL
+     * until the flow carries payload; freed with app_layer_flow_free(). */
+    struct app_flow *app;
 };
 
 struct flow_config {

@@ -165,6 +165,9 @@ enum rule_buffer {
     RULE_BUF_TLS_CERTS, /* multi: each certificate's DER */
     RULE_BUF_COUNT
 };
+_Static_assert(RULE_BUF_COUNT <= 64, "struct rule's buffers mask is 64 bits");
+/* The buffer's keyword name ("http.uri", "payload"). */
+const char *rule_buffer_name(enum rule_buffer b);
 
 enum {
     CONTENT_NOCASE = 1u << 0,
@@ -277,6 +280,7 @@ enum rule_match_kind {
     RULE_MATCH_BYTE_JUMP,
     RULE_MATCH_BYTE_EXTRACT,
     RULE_MATCH_BYTE_MATH,
+    RULE_MATCH_BSIZE, /* bsize, urilen: the buffer's length (u.num) */
 };
 
 /* Set on a content or pcre when a later payload test is relative to it (as
@@ -298,6 +302,7 @@ struct rule_match {
         struct rule_pcre pcre;
         struct rule_isdataat isdataat;
         struct rule_byte byte;
+        struct rule_num num;
     } u;
 };
 
@@ -460,6 +465,16 @@ struct rule {
     uint16_t ipopts;  /* IPOPT_BIT_* wanted (any of them); 0xffff for "any" */
     struct rule_fragbits fragbits;
 
+    /* Application layer: the protocol the rule is for (enum app_proto in
+     * kanshi/app.h, from the header's protocol or from the buffers it uses;
+     * 0 for any), the buffers its payload tests use (bit 1 << RULE_BUF_*),
+     * each buffer's transforms (RULE_XFORM_*) and the protocol state tests. */
+    uint8_t app_proto;
+    uint64_t buffers;
+    uint8_t xform[RULE_BUF_COUNT];
+    struct rule_app_test *app_tests;
+    size_t napp_tests;
+
     uint32_t flags;      /* RULE_NOALERT */
     uint8_t nbytevars;   /* byte_extract/byte_math variables used */
     struct rule_flowbit *flowbits; /* in rule order */
@@ -474,6 +489,33 @@ struct rule {
 
     char *file;    /* where it was read, for messages */
     unsigned line; /* first line of the rule */
+};
+
+/* Transforms applied to a buffer before its tests (Suricata's dotprefix,
+ * to_lowercase, ...). */
+enum {
+    RULE_XFORM_DOTPREFIX = 1u << 0,     /* a '.' before the buffer */
+    RULE_XFORM_TO_LOWER = 1u << 1,
+    RULE_XFORM_TO_UPPER = 1u << 2,
+    RULE_XFORM_STRIP_WS = 1u << 3,      /* strip_whitespace */
+    RULE_XFORM_COMPRESS_WS = 1u << 4,   /* compress_whitespace */
+    RULE_XFORM_URL_DECODE = 1u << 5,
+};
+
+/* Tests on a flow's application-layer state rather than on a buffer. */
+enum rule_app_test_kind {
+    APPT_PROTO,          /* app-layer-protocol: num.a is the enum app_proto, NUM_EQ or NUM_NE */
+    APPT_DNS_OPCODE,     /* dns.opcode */
+    APPT_DNS_RRTYPE,     /* dns.rrtype: any question's type */
+    APPT_TLS_VERSION,    /* tls.version: the wire value, e.g. 0x0303 */
+    APPT_TLS_NOTBEFORE,  /* tls_cert_notbefore: seconds since the epoch */
+    APPT_TLS_NOTAFTER,   /* tls_cert_notafter */
+    APPT_TLS_EXPIRED,    /* tls_cert_expired: notAfter before the packet's time */
+    APPT_TLS_VALID,      /* tls_cert_valid: within notBefore..notAfter */
+};
+struct rule_app_test {
+    enum rule_app_test_kind kind;
+    struct rule_num num;
 };
 
 /* Classification: classtype name -> description and default priority. */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kanshi/app_layer.h"
 #include "kanshi/decode.h"
 #include "kanshi/defrag.h"
 #include "kanshi/detect.h"
@@ -32,6 +33,7 @@ struct worker_config {
     unsigned checksum;  /* enum config_checksum */
     uint32_t chunk[2];  /* per direction (FLOW_DIR_*): acknowledged bytes that make the
                            raw stream ready for inspection, as Suricata's chunk sizes */
+    struct app_layer_config app; /* app-layer.* */
 };
 
 /* The worker settings of a sensor config (flow.*, stream.*, defrag.*,
@@ -61,6 +63,7 @@ const struct decode_stats *worker_decode_stats(const struct worker *w);
 const struct flow_stats *worker_flow_stats(const struct worker *w);
 const struct defrag_stats *worker_defrag_stats(const struct worker *w);
 const struct stream_stats *worker_stream_stats(const struct worker *w);
+const struct app_layer_stats *worker_app_stats(const struct worker *w);
 /* Whether TCP checksums are validated now (capture.checksum-checks: auto
  * turns it off after 1000 packets if more than 1 in 11 of them are bad,
  * i.e. checksum offloading on the capture host, as Suricata does). */

@@ -47,8 +47,7 @@ rm -rf "$tmp" && mkdir -p "$tmp/disabled"
 # "SID KEYWORD why".  KEYWORD is what kanshi-sig names; the check fails when
 # such a rule loads (the entry is stale) or is rejected for something else.
 cat >"$tmp/exceptions" <<'EOF'
-2008766 pcre /U inspects the HTTP URI: an app-layer buffer, like http_uri (disabled rule)
-2009588 pcre /U inspects the HTTP URI: an app-layer buffer, like http_uri (disabled rule)
+2020392 endswith given twice for one content (disabled rule)
 EOF
 
 # The disabled rules: "# alert ..." lines without the "# ".
@@ -117,9 +116,12 @@ import collections, os, re, sys
 
 rules_dir, lint_path, stats_path, exc_path = sys.argv[1:5]
 
-# The issue's list.  Protocols: the header's; the acceptance counts tcp, udp,
-# icmp, ip and tcp-pkt, and icmpv6 and tcp-stream are in the header list too.
-PROTOCOLS = {"tcp", "udp", "icmp", "ip", "tcp-pkt", "icmpv6", "tcp-stream"}
+# Issue 4's list, and issue 5's application-layer protocols and keywords.
+# Protocols: the header's; issue 4's acceptance counts tcp, udp, icmp, ip and
+# tcp-pkt, and icmpv6 and tcp-stream are in the header list too.
+PROTOCOLS = {"tcp", "udp", "icmp", "ip", "tcp-pkt", "icmpv6", "tcp-stream",
+             # issue 5: the application-layer protocols
+             "http", "http1", "dns", "tls", "ssh", "smtp", "ftp"}
 SUPPORTED = set("""
     msg sid rev gid classtype priority reference metadata target
     content nocase offset depth distance within startswith endswith fast_pattern rawbytes
@@ -128,6 +130,24 @@ SUPPORTED = set("""
     ttl tos id ipopts fragbits fragoffset sameip ip_proto flags seq ack window
     itype icode icmp_id icmp_seq
     threshold detection_filter noalert
+    uricontent urilen bsize app-layer-protocol dotprefix to_lowercase to_uppercase
+    strip_whitespace compress_whitespace url_decode
+    http.method http.uri http.uri.raw http.protocol http_protocol http.request_line
+    http_request_line http.host http.host.raw http.user_agent http.cookie http.accept
+    http_accept http.accept_enc http_accept_enc http.accept_lang http_accept_lang
+    http.referer http_referer http.connection http_connection http.content_type
+    http_content_type http.content_len http_content_len http.header http.header.raw
+    http.header_names http_header_names http.start http_start http.request_body
+    http.stat_code http.stat_msg http.response_line http_response_line http.server
+    http_server http.location http_location http.response_body file_data file.data
+    http_method http_uri http_raw_uri http_host http_raw_host http_user_agent http_cookie
+    http_header http_raw_header http_client_body http_server_body http_stat_code
+    http_stat_msg
+    dns.query dns_query dns.opcode dns.rrtype
+    tls.sni tls_sni tls.cert_subject tls_cert_subject tls.cert_issuer tls_cert_issuer
+    tls.cert_serial tls_cert_serial tls.cert_fingerprint tls_cert_fingerprint tls.certs
+    ja3.hash ja3_hash ja3.string ja3_string ja3s.hash ja3s_hash ja3s.string ja3s_string
+    tls.version tls_cert_notbefore tls_cert_notafter tls_cert_expired tls_cert_valid
 """.split())
 ACTIONS = {"alert", "pass", "drop", "reject"}
 
@@ -219,6 +239,8 @@ def outside_list(kw, reason):
         return None
     if kw.lower() not in SUPPORTED and reason == "unsupported keyword":
         return kw
+    if reason.startswith("unsupported for protocol"):
+        return kw  # a listed keyword, for a protocol it does not apply to (file_data in smtp)
     return None
 
 

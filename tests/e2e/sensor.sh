@@ -134,7 +134,7 @@ fi
 
 # --- Suricata verification suite: strict and extended tiers -----------------
 # Settings a test ran with map to sensor arguments: stream.midstream through
-# --config-arg, "-k none" from the test's notes (tests/e2e/sv-sensor.sh).
+# --config-arg, "-k none" from the test's notes (tests/tools/sv-sensor.sh).
 suite="$shared/peer-tests/suricata-verify/run_suite.py"
 if [ -r "$suite" ] && command -v python3 >/dev/null; then
     abs=$(cd "$(dirname "$sensor")" && pwd)/$(basename "$sensor")
@@ -142,7 +142,7 @@ if [ -r "$suite" ] && command -v python3 >/dev/null; then
     for tier in strict extended; do
         if python3 "$suite" --tier $tier --workdir "$tmp/sv-$tier" -q \
             --config-arg 'stream.midstream=true:--midstream' \
-            --cmd "sh $(pwd)/tests/e2e/sv-sensor.sh $manifest {name} $abs -c {vars} -S {rules} -r {pcap} -l {out} -q {extra}" \
+            --cmd "sh $(pwd)/tests/tools/sv-sensor.sh $manifest {name} $abs -c {vars} -S {rules} -r {pcap} -l {out} -q {extra}" \
             >"$tmp/sv.txt" 2>&1; then
             ok "peer-suite-$tier ($(tail -n 1 "$tmp/sv.txt"))"
         else

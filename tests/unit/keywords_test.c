@@ -612,7 +612,7 @@ TEST(header_errors)
     CHECK_ERR("rejectsrc tcp any any -> any any (sid:1;)",
               "header: unsupported action 'rejectsrc'");
     CHECK_INT(bad_rc, KANSHI_EUNSUPPORTED);
-    CHECK_ERR("alert tls any any -> any any (sid:1;)", "header: unsupported protocol 'tls'");
+    CHECK_ERR("alert smb any any -> any any (sid:1;)", "header: unsupported protocol 'smb'");
     CHECK_INT(bad_rc, KANSHI_EUNSUPPORTED);
     CHECK_ERR("alert tcp:x any any -> any any (sid:1;)", "header: unsupported protocol 'tcp:x'");
     CHECK_ERR("alert xyz any any -> any any (sid:1;)", "header: unknown protocol 'xyz'");
@@ -1126,14 +1126,17 @@ TEST(pcre_errors)
     CHECK_ERR(RT("pcre:\"/abc\";"), "pcre: expected \"/regex/flags\"");
     CHECK_ERR(RT("pcre:\"/abc/q\";"), "pcre: unknown modifier 'q'");
     CHECK_INT(bad_rc, KANSHI_EPARSE);
+    /* the HTTP buffer modifiers load in a tcp rule, not in a udp one */
     for (const char *m = mods; *m != '\0'; m++) {
-        char rule[128], want[160];
+        char rule[128];
         snprintf(rule, sizeof(rule), RT("pcre:\"/abc/%c\";"), *m);
-        snprintf(want, sizeof(want),
-                 AT "pcre: modifier '%c' selects an application-layer buffer (unsupported)", *m);
-        CHECK_STR(bad(rule), want);
-        CHECK_INT(bad_rc, KANSHI_EUNSUPPORTED);
+        CHECK_STR(bad(rule), "(rule loaded)");
+        snprintf(rule, sizeof(rule), "alert udp any any -> any any (pcre:\"/abc/%c\"; sid:1;)",
+                 *m);
+        CHECK_STR(bad(rule), AT "pcre: a http buffer in a rule for a protocol without it");
     }
+    CHECK_ERR(RT("http.uri; pcre:\"/abc/H\";"),
+              "pcre: modifier 'H' in a rule that already selected buffer http.uri");
     CHECK_ERR(RT("pcre:\"/a(/\";"), "pcre: invalid regex at offset 2: missing closing parenthesis");
     CHECK_ERR(RT("pcre:\"/a{2,1}/\";"),
               "pcre: invalid regex at offset 5: numbers out of order in {} quantifier");

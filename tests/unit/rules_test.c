@@ -146,8 +146,10 @@ TEST(header_errors)
     CHECK_STR(bad("warn tcp any any -> any any (sid:1;)"), "header: unknown action 'warn'");
     CHECK_STR(bad("rejectboth tcp any any -> any any (sid:1;)"),
               "header: unsupported action 'rejectboth'");
-    CHECK_STR(bad("alert http any any -> any any (sid:1;)"), "header: unsupported protocol 'http'");
-    CHECK_STR(bad("alert dns any any -> any any (sid:1;)"), "header: unsupported protocol 'dns'");
+    CHECK_STR(bad("alert smb any any -> any any (sid:1;)"), "header: unsupported protocol 'smb'");
+    CHECK_STR(bad("alert nfs any any -> any any (sid:1;)"), "header: unsupported protocol 'nfs'");
+    CHECK_STR(bad("alert http any any -> any any (sid:1;)"), "(rule loaded)");
+    CHECK_STR(bad("alert dns any any -> any any (sid:1;)"), "(rule loaded)");
     CHECK_STR(bad("alert http1:request_line any any -> any any (sid:1;)"),
               "header: unsupported protocol 'http1:request_line'");
     CHECK_STR(bad("alert tcp:hook any any -> any any (sid:1;)"),
@@ -182,10 +184,11 @@ TEST(header_errors)
 TEST(unsupported_codes)
 {
     fresh();
-    CHECK_INT(ruleset_add_rule(rs, "alert http any any -> any any (sid:1;)", "f", 1),
+    CHECK_INT(ruleset_add_rule(rs, "alert smb any any -> any any (sid:1;)", "f", 1),
               KANSHI_EUNSUPPORTED);
-    CHECK_INT(ruleset_add_rule(rs, H "(pcre:\"/x/U\"; sid:1;)", "f", 2), KANSHI_EUNSUPPORTED);
-    CHECK_STR(ec.msg, "pcre: modifier 'U' selects an application-layer buffer (unsupported)");
+    CHECK_INT(ruleset_add_rule(rs, H "(tag:session,10,seconds; sid:1;)", "f", 2),
+              KANSHI_EUNSUPPORTED);
+    CHECK_STR(ec.msg, "tag: unsupported keyword");
     CHECK_INT(ruleset_add_rule(rs, H "(sid:1; Stream_size:server,>,1;)", "f", 3),
               KANSHI_EUNSUPPORTED);
     CHECK_STR(ec.msg, "Stream_size: unsupported keyword");
