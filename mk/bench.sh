@@ -8,6 +8,8 @@
 #    packet loop.
 # 1b. ET Open (the kanshi-loadable part) over the corpus through the whole
 #    pipeline, against Hyperscan alone over the same payloads and patterns.
+# 1c. ET Open through kanshi-sensor with and without the application layer:
+#    throughput and peak memory of each.
 # 2. The GSOC side, real processes on 127.0.0.1 (GSOC=0 skips it):
 #    - alerts/s from one sensor into the collector's SQLite store with
 #      durability on (synchronous=full; the spool's fsync "batch"), with a
@@ -72,6 +74,31 @@ if [ -d "$et" ] && [ -r "$shared/data/pcaps/corpus-ether.pcap" ]; then
         --repeat "${ET_REPEAT:-8}" 2>"$out/et-errors.txt" | sed 's/^bench: /bench: ET Open: /'
 else
     echo "bench: ET Open part skipped ($et or the corpus not found)"
+fi
+
+# --- 1c. ET Open with and without the application layer ------------------------------------
+# All of ET Open (HTTP, DNS and TLS rules included) through kanshi-sensor over
+# the corpus read ET_REPEAT times, once with the application layer (protocol
+# detection, parsers, app-layer rules) and once without it (app-layer.enabled:
+# no), each with its throughput and the process's peak memory.
+if [ -d "$et" ] && [ -r "$shared/data/pcaps/corpus-ether.pcap" ]; then
+    corpus="$shared/data/pcaps/corpus-ether.pcap"
+    reads=$(for i in $(seq "${ET_REPEAT:-8}"); do printf -- '-r %s ' "$corpus"; done)
+    printf 'app-layer:\n  enabled: no\n' >"$out/no-app.yaml"
+    : >"$out/empty.yaml"
+    for mode in with without; do
+        cfg="$out/empty.yaml"
+        [ "$mode" = without ] && cfg="$out/no-app.yaml"
+        # shellcheck disable=SC2086
+        "$build/kanshi-sensor" -c "$cfg" --no-hs-cache -S "$et" $reads --eve "$out/app-eve.json" \
+            2>"$out/app-$mode.txt" || { tail -5 "$out/app-$mode.txt"; exit 1; }
+        rm -f "$out/app-eve.json"
+        line=$(grep 'packet loop' "$out/app-$mode.txt")
+        printf 'bench: ET Open, %s app layer: %s packets/s  %s Gbit/s  %s alerts  max RSS %s MiB\n' \
+            "$mode" "$(echo "$line" | awk '{print $8}')" "$(echo "$line" | awk '{print $10}')" \
+            "$(grep '  detect:   rules' "$out/app-$mode.txt" | awk '{print $5}')" \
+            "$(echo "$line" | sed -n 's/.*max RSS \([0-9.]*\) MiB.*/\1/p')"
+    done
 fi
 
 [ "${GSOC:-1}" = 0 ] && exit 0

@@ -42,12 +42,17 @@ int app_layer_create(struct app_layer **out, const struct app_layer_config *cfg)
     /* zero settings (a zeroed worker_config) take the defaults */
     app_layer_config_default(&al->cfg);
     if (cfg != NULL) {
+        al->cfg.disabled = cfg->disabled;
         if (cfg->max_states != 0)
             al->cfg.max_states = cfg->max_states;
         if (cfg->probe_limit != 0)
             al->cfg.probe_limit = cfg->probe_limit;
         if (cfg->http.request_body_limit != 0)
-            al->cfg.http = cfg->http;
+            al->cfg.http.request_body_limit = cfg->http.request_body_limit;
+        if (cfg->http.response_body_limit != 0)
+            al->cfg.http.response_body_limit = cfg->http.response_body_limit;
+        if (cfg->http.decompress_limit != 0)
+            al->cfg.http.decompress_limit = cfg->http.decompress_limit;
     }
     *out = al;
     return 0;
@@ -237,6 +242,8 @@ void app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t 
     struct app_flow *a = f->app;
     bool was_unknown;
 
+    if (al->cfg.disabled)
+        return;
     if (a == NULL) {
         if (end == 0 || (a = app_get(al, f)) == NULL)
             return;
@@ -289,7 +296,7 @@ void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p)
     struct app_flow *a = f->app;
     int dir = p->dir & 1;
 
-    if (p->payload_len == 0)
+    if (p->payload_len == 0 || al->cfg.disabled)
         return;
     if (a == NULL && (a = app_get(al, f)) == NULL)
         return;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -592,8 +593,12 @@ static void print_stats(struct sensor *s)
             (unsigned long long)s->alerts);
     if (s->run_usec > 0) {
         double rs = (double)s->run_usec / 1e6;
-        fprintf(stderr, "  run:      %.3f s in the packet loop  %.0f packets/s  %.3f Gbit/s\n", rs,
+        struct rusage ru;
+        fprintf(stderr, "  run:      %.3f s in the packet loop  %.0f packets/s  %.3f Gbit/s", rs,
                 (double)cs.packets / rs, (double)cs.bytes * 8 / rs / 1e9);
+        if (getrusage(RUSAGE_SELF, &ru) == 0)
+            fprintf(stderr, "  max RSS %.1f MiB", (double)ru.ru_maxrss / 1024);
+        fputc('\n', stderr);
     }
     if (s->enr != NULL && enrich_errors(s->enr) > 0)
         fprintf(stderr, "  enrich:   lookup errors %llu\n",

@@ -63,6 +63,11 @@ void worker_config_from(const struct sensor_config *cfg, struct worker_config *w
     wc->chunk[FLOW_DIR_TOSERVER] = cfg->stream_chunk_toserver;
     wc->chunk[FLOW_DIR_TOCLIENT] = cfg->stream_chunk_toclient;
     app_layer_config_default(&wc->app);
+    wc->app.disabled = !cfg->app_enabled;
+    wc->app.max_states = cfg->app_max_states;
+    wc->app.http.request_body_limit = (uint32_t)cfg->app_http_request_body;
+    wc->app.http.response_body_limit = (uint32_t)cfg->app_http_response_body;
+    wc->app.http.decompress_limit = (uint32_t)cfg->app_http_decompress;
 }
 
 /* Suricata's IDS-mode states past which raw stream data is inspected as

@@ -189,10 +189,13 @@ int rule_kw_pcre(struct rparse *p, char *v)
     }
     if ((src = strdup(v)) == NULL)
         return -ENOMEM;
-    if ((re = rule_unquote(v)) == NULL) {
+    /* Suricata also takes the regex unquoted: pcre:/x/U; */
+    if ((re = rule_unquote(v)) == NULL && v[0] != '/') {
         free(src);
         return rp_err(p, "value must be a quoted string");
     }
+    if (re == NULL)
+        re = v;
     slash = strrchr(re, '/');
     if (re[0] != '/' || slash == re) {
         free(src);

@@ -31,6 +31,7 @@
 struct flow;
 
 struct app_layer_config {
+    bool disabled; /* no probing, no parsing: app-layer rules never match */
     struct http_config http;
     uint32_t max_states;  /* flows with parser state at once; 65536 */
     uint32_t probe_limit; /* bytes a direction may send before probing gives up; 1024 */

@@ -90,6 +90,11 @@ struct sensor_config {
     uint32_t stream_chunk_toserver;    /* bytes acked before raw inspection; 2560 */
     uint32_t stream_chunk_toclient;    /* 2560 */
     unsigned checksum_checks;          /* enum config_checksum; default auto */
+    bool app_enabled;                  /* app-layer.enabled; true */
+    uint32_t app_max_states;           /* app-layer.max-states; 65536 */
+    uint64_t app_http_request_body;    /* app-layer.http.request-body-limit; 4 KiB */
+    uint64_t app_http_response_body;   /* app-layer.http.response-body-limit; 4 KiB */
+    uint64_t app_http_decompress;      /* app-layer.http.decompress-limit; 64 KiB */
     uint64_t defrag_memcap;            /* fragment bytes, default 32 MiB */
     uint32_t defrag_timeout;           /* seconds, default 60 */
     uint32_t defrag_max_frags;         /* fragments held at once, default 65535 */

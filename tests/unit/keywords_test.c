@@ -1121,7 +1121,8 @@ TEST(pcre_errors)
 {
     static const char mods[] = "UVWZHIDMCPQYS";
 
-    CHECK_ERR(RT("pcre:/abc/;"), "pcre: value must be a quoted string");
+    CHECK_ERR(RT("pcre:abc;"), "pcre: value must be a quoted string");
+    CHECK_STR(bad(RT("pcre:/abc/i;")), "(rule loaded)"); /* unquoted, as Suricata takes it */
     CHECK_ERR(RT("pcre:\"abc\";"), "pcre: expected \"/regex/flags\"");
     CHECK_ERR(RT("pcre:\"/abc\";"), "pcre: expected \"/regex/flags\"");
     CHECK_ERR(RT("pcre:\"/abc/q\";"), "pcre: unknown modifier 'q'");

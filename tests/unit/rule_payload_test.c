@@ -136,7 +136,8 @@ TEST(pcre_relative_chains)
 
 TEST(pcre_errors)
 {
-    CHECK_STR(bad(R("pcre:/abc/;")), "pcre: value must be a quoted string");
+    CHECK_STR(bad(R("pcre:abc;")), "pcre: value must be a quoted string");
+    CHECK_INT(pm(R("pcre:/a.c/;"), "xxabc"), 1);
     CHECK_STR(bad(R("pcre:\"abc\";")), "pcre: expected \"/regex/flags\"");
     CHECK_STR(bad(R("pcre:\"/abc\";")), "pcre: expected \"/regex/flags\"");
     CHECK_STR(bad(R("pcre:\"/abc/q\";")), "pcre: unknown modifier 'q'");
