@@ -541,6 +541,14 @@ static void print_stats(struct sensor *s)
             (unsigned long long)ds->vlan,
             (unsigned long long)(ds->frag4 + ds->frag6),
             (unsigned long long)ds->other_l4, (unsigned long long)ds->invalid);
+    fprintf(stderr,
+            "  tunnels:  gre %llu  vxlan %llu  geneve %llu  teredo %llu  erspan %llu  ip-in-ip %llu"
+            "  mpls %llu  pppoe %llu  inner packets %llu\n",
+            (unsigned long long)ds->gre, (unsigned long long)ds->vxlan,
+            (unsigned long long)ds->geneve, (unsigned long long)ds->teredo,
+            (unsigned long long)ds->erspan, (unsigned long long)ds->ipip,
+            (unsigned long long)ds->mpls, (unsigned long long)ds->pppoe,
+            (unsigned long long)ds->tunnel_pkts);
     for (int e = 0; e < DE_MAX; e++) {
         if (ds->events[e] > 0)
             fprintf(stderr, "  event:    %s %llu\n", decode_event_name((enum decode_event)e),

@@ -56,6 +56,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ((p.flags & (PKT_TCP | PKT_UDP | PKT_ICMPV4 | PKT_ICMPV6)) &&
              (p.flags & (PKT_INVALID | PKT_FRAGMENT))))
             __builtin_trap();
+        /* what a tunnel carries, as the worker decodes it, nested up to the
+         * depth limit (decode_tunnel_packet refuses deeper ones) */
+        for (struct packet outer = p, inner; (outer.flags & PKT_TUNNEL) &&
+                                             decode_tunnel_packet(&inner, &outer, &st) == 0;
+             outer = inner) {
+            if (inner.nevents > PACKET_MAX_EVENTS ||
+                (inner.payload != NULL && inner.payload + inner.payload_len > data + 1 + len) ||
+                (inner.l4 != NULL && (inner.l4 < data + 1 || inner.l4 + inner.l4_len >
+                                                                 data + 1 + len)))
+                __builtin_trap();
+        }
     }
     return 0;
 }
