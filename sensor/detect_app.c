@@ -308,6 +308,8 @@ int detect_app_scratch(const struct detect_app *da, hs_scratch_t **scratch)
 struct app_view {
     uint8_t proto;
     int dir;
+    const uint8_t *raw; /* stream bytes held in p's direction, or NULL */
+    size_t rawlen;
     struct http_tx *tx;
     const struct dns_msg *dns;
     const struct tls_state *tls;
@@ -429,14 +431,16 @@ static bool app_tests_match(const struct rule *r, const struct app_view *v, uint
     return true;
 }
 
-/* Every test of rule rid on the view; the packet-level part on p. */
+/* Every test of rule rid on the view; the packet-level part on p, its raw
+ * payload tests on the held stream bytes (or the packet's payload). */
 static bool app_rule_match(struct detect_thread *dt, const struct detect_app *da, uint32_t rid,
                            const struct packet *p, const struct app_view *v)
 {
     const struct rule *r = da->rules[rid];
     uint64_t bufs = r->buffers & ~(1ull << RULE_BUF_PAYLOAD);
 
-    if (!detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len))
+    if (!detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len) &&
+        (v->raw == NULL || !detect_rule_eval(dt->rctx, r, p, v->raw, v->rawlen)))
         return false;
     for (int b = 1; b < RULE_BUF_COUNT; b++) {
         bool hit = false;
@@ -529,15 +533,15 @@ static int app_inspect(struct detect_thread *dt, const struct detect_app *da,
 }
 
 static int app_http(struct detect_thread *dt, const struct detect_app *da,
-                    const struct packet *p, struct app_flow *a, bool final, detect_alert_fn fn,
-                    void *arg)
+                    const struct packet *p, struct app_flow *a, const uint8_t *raw,
+                    size_t rawlen, bool final, detect_alert_fn fn, void *arg)
 {
     int n = 0;
 
     for (size_t i = 0; i < http_tx_count(a->http); i++) {
         struct http_tx *tx = http_tx_at(a->http, i);
         uint32_t *done = http_tx_user(tx);
-        struct app_view v = {.proto = APP_PROTO_HTTP, .tx = tx};
+        struct app_view v = {.proto = APP_PROTO_HTTP, .tx = tx, .raw = raw, .rawlen = rawlen};
 
         for (int d = 0; d < 2; d++) {
             uint32_t from = (*done >> (8 * d)) & 0xff;
@@ -561,7 +565,8 @@ static int app_http(struct detect_thread *dt, const struct detect_app *da,
 }
 
 int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
-                      const struct packet *p, bool final, detect_alert_fn fn, void *arg)
+                      const struct packet *p, const uint8_t *raw, size_t rawlen, bool final,
+                      detect_alert_fn fn, void *arg)
 {
     const struct detect_app *da = de->app;
     struct flow *f = p->flow;
@@ -573,11 +578,15 @@ int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
     switch (a->proto) {
     case APP_PROTO_HTTP:
         if (a->http != NULL)
-            n = app_http(dt, da, p, a, final, fn, arg);
+            n = app_http(dt, da, p, a, raw, rawlen, final, fn, arg);
         break;
     case APP_PROTO_DNS:
         if (a->ndns > 0 && a->dns != NULL) {
-            struct app_view v = {.proto = APP_PROTO_DNS, .dns = a->dns, .dir = a->dns_dir[0]};
+            struct app_view v = {.proto = APP_PROTO_DNS,
+                                 .dns = a->dns,
+                                 .dir = a->dns_dir[0],
+                                 .raw = raw,
+                                 .rawlen = rawlen};
             a->alert_dns = a->dns;
             n = app_inspect(dt, da, p, &v, a->dns_dir[0], 0, 1, fn, arg);
             a->alert_dns = NULL;
@@ -587,7 +596,11 @@ int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
     case APP_PROTO_TLS:
         if (a->tls != NULL) {
             uint32_t prog = tls_state_progress(a->tls);
-            struct app_view v = {.proto = APP_PROTO_TLS, .tls = a->tls, .dir = p->dir & 1};
+            struct app_view v = {.proto = APP_PROTO_TLS,
+                                 .tls = a->tls,
+                                 .dir = p->dir & 1,
+                                 .raw = raw,
+                                 .rawlen = rawlen};
             if (prog != a->tls_inspected) {
                 n = app_inspect(dt, da, p, &v, p->dir & 1, a->tls_inspected, prog, fn, arg);
                 a->tls_inspected = prog;

@@ -137,7 +137,7 @@ static void worker_app_flush(struct worker *w, struct flow *f)
     }
     for (int d = 0; d < 2; d++) {
         worker_pseudo_packet(&p, f, d);
-        detect_app_packet(w->dt, w->de, &p, true, w->fn, w->arg);
+        detect_app_packet(w->dt, w->de, &p, NULL, 0, true, w->fn, w->arg);
     }
 }
 
@@ -269,7 +269,7 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
         st.chunk_len = (size_t)(limit - v.inspected);
     }
     detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
-    detect_app_packet(w->dt, w->de, p, false, fn, arg);
+    detect_app_packet(w->dt, w->de, p, v.data, (size_t)(v.end - v.base), false, fn, arg);
     if (st.chunk_len > 0 || (v.flags & STREAM_V_GAP_PENDING))
         stream_consume(w->stream, f->tcp, d, limit, 0);
 }
@@ -286,7 +286,7 @@ static void worker_inspect(struct worker *w, struct packet *p, detect_alert_fn f
     } else if ((p->flags & PKT_UDP) && p->flow != NULL) {
         app_layer_udp(w->app, p->flow, p);
         detect_packet(w->dt, w->de, p, fn, arg);
-        detect_app_packet(w->dt, w->de, p, false, fn, arg);
+        detect_app_packet(w->dt, w->de, p, NULL, 0, false, fn, arg);
     } else {
         detect_packet(w->dt, w->de, p, fn, arg);
     }

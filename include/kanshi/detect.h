@@ -134,12 +134,16 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
  * the progress their buffers need: request line, headers or complete
  * body), the DNS message just parsed, the TLS handshake messages just seen.
  * p is the packet that brought the data (its addresses and direction are
- * the alert's).  final: the flow ends, so rules still waiting for more
- * (a body that never completed) inspect what there is.  Returns the number
- * of rules that matched.
+ * the alert's).  A rule's tests on the raw payload (content without a
+ * buffer, mixed with buffer tests) look at raw[0..rawlen) when given (the
+ * stream bytes of p's direction still held), else at p's payload.
+ * final: the flow ends, so rules still waiting for more (a body that never
+ * completed) inspect what there is.  Returns the number of rules that
+ * matched.
  */
 int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
-                      const struct packet *p, bool final, detect_alert_fn fn, void *arg);
+                      const struct packet *p, const uint8_t *raw, size_t rawlen, bool final,
+                      detect_alert_fn fn, void *arg);
 
 /* The fast pattern the engine uses for r: the content marked fast_pattern,
  * else the longest non-negated one (cut to fast_pattern:offset,length).
