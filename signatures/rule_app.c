@@ -463,11 +463,49 @@ static int kw_tls_valid(struct rparse *p, char *v)
     return cert_flag(p, APPT_TLS_VALID, v);
 }
 
+/* The legacy TLS keywords with a value (tls.subject:"CN=x"; ...): Suricata
+ * tests that the field contains the string, as a content on that buffer. */
+static int tls_legacy(struct rparse *p, enum rule_buffer buf, char *v)
+{
+    enum rule_buffer saved = p->cur_buf;
+    int rc;
+
+    if ((rc = buffer_ok_for_header(p, APP_PROTO_TLS)) != 0 ||
+        (rc = set_app_proto(p, APP_PROTO_TLS)) != 0)
+        return rc;
+    p->cur_buf = buf;
+    rc = rule_kw_content(p, v);
+    p->cur_buf = saved;
+    if (rc == 0) {
+        p->r->buffers |= 1ull << buf;
+        p->last_content = -1; /* content modifiers do not apply to it */
+    }
+    return rc;
+}
+
+static int kw_tls_subject(struct rparse *p, char *v)
+{
+    return tls_legacy(p, RULE_BUF_TLS_CERT_SUBJECT, v);
+}
+
+static int kw_tls_issuerdn(struct rparse *p, char *v)
+{
+    return tls_legacy(p, RULE_BUF_TLS_CERT_ISSUER, v);
+}
+
+static int kw_tls_fingerprint(struct rparse *p, char *v)
+{
+    return tls_legacy(p, RULE_BUF_TLS_CERT_FINGERPRINT, v);
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct rparse *p, char *v);
     bool value; /* takes a value */
 } app_kws[] = {
+    {"tls.subject", kw_tls_subject, true},
+    {"tls.issuerdn", kw_tls_issuerdn, true},
+    {"tls.fingerprint", kw_tls_fingerprint, true},
     {"uricontent", kw_uricontent, true},
     {"urilen", kw_urilen, true},
     {"bsize", kw_bsize, true},

@@ -148,6 +148,7 @@ SUPPORTED = set("""
     tls.cert_serial tls_cert_serial tls.cert_fingerprint tls_cert_fingerprint tls.certs
     ja3.hash ja3_hash ja3.string ja3_string ja3s.hash ja3s_hash ja3s.string ja3s_string
     tls.version tls_cert_notbefore tls_cert_notafter tls_cert_expired tls_cert_valid
+    tls.subject tls.issuerdn tls.fingerprint
 """.split())
 ACTIONS = {"alert", "pass", "drop", "reject"}
 

@@ -229,6 +229,14 @@ TEST(state_tests)
     CHECK(r != NULL && !detect_app_rule(r) && r->app_tests[0].kind == APPT_PROTO &&
           r->app_tests[0].num.op == NUM_NE && r->app_tests[0].num.a == APP_PROTO_TLS);
     CHECK(load(T("app-layer-protocol:failed;")) != NULL);
+    /* the legacy TLS keywords with a value: "contains" on their field */
+    r = load("alert tls any any -> any any (tls.subject:\"CN=*.example.com\"; "
+             "tls.issuerdn:!\"O=Evil\"; sid:1;)");
+    CHECK(r != NULL && r->nmatches == 2);
+    CHECK_INT(on(r, RULE_BUF_TLS_CERT_SUBJECT, "C=JP, CN=*.example.com"), 1);
+    CHECK_INT(on(r, RULE_BUF_TLS_CERT_SUBJECT, "CN=www.example.com"), 0);
+    CHECK_INT(on(r, RULE_BUF_TLS_CERT_ISSUER, "C=JP, O=Good"), 1);
+    CHECK_INT(on(r, RULE_BUF_TLS_CERT_ISSUER, "C=JP, O=Evil"), 0);
 }
 
 TEST(errors)
