@@ -74,6 +74,16 @@ void app_layer_flow_free(struct app_layer *al, struct flow *f)
 
     if (a == NULL)
         return;
+    if (a->http != NULL) {
+        const uint32_t *ev = http_state_events(a->http);
+        for (int i = 0; i < HTTP_EV_COUNT; i++)
+            al->stats.http_events[i] += ev[i];
+    }
+    if (a->tls != NULL) {
+        const uint32_t *ev = tls_state_events(a->tls);
+        for (int i = 0; i < TLS_EV_COUNT; i++)
+            al->stats.tls_events[i] += ev[i];
+    }
     http_state_destroy(a->http);
     tls_state_destroy(a->tls);
     free(a->dns_tcp[0]);
@@ -131,13 +141,19 @@ struct dns_feed {
 static void dns_message(struct app_layer *al, struct app_flow *a, int dir, const uint8_t *msg,
                         size_t len)
 {
+    int rc;
+
     /* one message is kept: a later one in the same TCP segment replaces
      * the first before detection saw it (counted) */
     if (a->ndns > 0)
         al->stats.dns_dropped++;
     a->ndns = 0;
     a->dns_ok = false;
-    if (dns_parse(a->dns, msg, len) != 0)
+    rc = dns_parse(a->dns, msg, len);
+    for (int i = 0; i < DNS_EV_COUNT; i++)
+        if (a->dns->events & (1u << i))
+            al->stats.dns_events[i]++;
+    if (rc != 0)
         return;
     a->dns_ok = true;
     al->stats.dns_messages++;

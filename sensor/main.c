@@ -596,6 +596,19 @@ static void print_stats(struct sensor *s)
                 "  (flows)  dns messages %llu  parser errors %llu  states refused %llu\n",
                 (unsigned long long)as->dns_messages, (unsigned long long)as->parser_errors,
                 (unsigned long long)as->states_refused);
+        for (int e = 0; e < HTTP_EV_COUNT; e++)
+            if (as->http_events[e] > 0)
+                fprintf(stderr, "  event:    app.http.%s %llu\n",
+                        http_event_name((enum http_event)e),
+                        (unsigned long long)as->http_events[e]);
+        for (int e = 0; e < TLS_EV_COUNT; e++)
+            if (as->tls_events[e] > 0)
+                fprintf(stderr, "  event:    app.tls.%s %llu\n", tls_event_name((enum tls_event)e),
+                        (unsigned long long)as->tls_events[e]);
+        for (int e = 0; e < DNS_EV_COUNT; e++)
+            if (as->dns_events[e] > 0)
+                fprintf(stderr, "  event:    app.dns.%s %llu\n", dns_event_name((enum dns_event)e),
+                        (unsigned long long)as->dns_events[e]);
     }
     fprintf(stderr, "  detect:   rules %zu  alerts %llu\n", s->rs ? s->rs->nrules : 0,
             (unsigned long long)s->alerts);

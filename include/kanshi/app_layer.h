@@ -69,6 +69,11 @@ struct app_layer_stats {
     uint64_t states_refused;         /* flows not parsed: max_states reached */
     uint64_t parser_errors;          /* directions whose parser gave up */
     uint64_t dns_messages, dns_dropped; /* parsed; replaced before inspection */
+    /* Parser anomalies (counted when a flow's state is freed, DNS per
+     * message), by the parsers' event enums. */
+    uint64_t http_events[HTTP_EV_COUNT];
+    uint64_t tls_events[TLS_EV_COUNT];
+    uint64_t dns_events[DNS_EV_COUNT];
 };
 
 struct app_layer;
