@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kanshi/app_layer.h"
 #include "kanshi/eve.h"
@@ -421,6 +422,7 @@ static void eve_tls(struct jbuf *b, const struct tls_state *s)
     const uint8_t *d;
     size_t n;
     uint16_t v = tls_version(s);
+    int64_t nb, na;
 
     jbuf_open_object(b, "tls");
     for (size_t i = 0; i < KANSHI_ARRAY_LEN(fields); i++)
@@ -428,6 +430,18 @@ static void eve_tls(struct jbuf *b, const struct tls_state *s)
             jbuf_string_len(b, fields[i].key, d, n);
     if (v != 0)
         jbuf_string(b, "version", tls_version_name(v));
+    if (tls_cert_validity(s, &nb, &na)) {
+        /* as Suricata's EVE: UTC, no zone suffix */
+        char ts[32];
+        time_t t;
+        struct tm tm;
+        t = (time_t)nb;
+        if (gmtime_r(&t, &tm) != NULL && strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) > 0)
+            jbuf_string(b, "notbefore", ts);
+        t = (time_t)na;
+        if (gmtime_r(&t, &tm) != NULL && strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) > 0)
+            jbuf_string(b, "notafter", ts);
+    }
     if (tls_buffer(s, RULE_BUF_TLS_JA3_HASH, 0, &d, &n)) {
         jbuf_open_object(b, "ja3");
         jbuf_string_len(b, "hash", d, n);
