@@ -128,7 +128,7 @@ sanitize:
 	@sh tests/run.sh unit-asan build/san $(UNIT_TESTS:$(BUILD)/%=build/san/%)
 	@sh tests/run.sh fuzz-replay-asan build/san $(FUZZ_REPLAY:$(BUILD)/%=build/san/%)
 	@sh tests/run.sh e2e-asan build/san tests/e2e/sensor.sh tests/e2e/collector.sh \
-		tests/e2e/zeroloss.sh tests/e2e/stream.sh
+		tests/e2e/zeroloss.sh tests/e2e/stream.sh tests/e2e/app.sh
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/run.sh fuzz-replay $(BUILD) $(FUZZ_REPLAY)
