@@ -1025,8 +1025,16 @@ static void stream_est(struct stream_ctx *ctx, struct tcp_session *s, const stru
     /* A keep-alive: at most one byte just below next_seq; not data. */
     if (len <= 1 && soff == (int64_t)sd->next_off - 1 && !(fl & TH_FIN))
         len = 0;
-    if (len > 0 && s->phase == PH_EST)
+    if (len > 0 && s->phase == PH_EST && soff + len < (int64_t)sd->acked &&
+        (ctx->cfg.gap_skip || soff + len <= (int64_t)sd->contig)) {
+        /* all of it acknowledged already: an old retransmission, kept out
+         * of the stream as Suricata does (without gap skipping, a hole the
+         * receiver acknowledged may still be filled late) */
+        ctx->stats.retransmissions++;
+        *r |= STREAM_R_RETRANS | STREAM_R_OLD_ACKED;
+    } else if (len > 0 && s->phase == PH_EST) {
         stream_data(ctx, sd, soff, p->payload, len, r);
+    }
     if (fl & TH_FIN)
         stream_fin(ctx, s, sd, d, soff + p->payload_len, r);
     end = soff + p->payload_len + ((fl & TH_FIN) ? 1 : 0);

@@ -251,7 +251,8 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
         detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
         return;
     }
-    st.added = p->payload_len > 0 && (r & STREAM_R_TRACKED) && !(r & STREAM_R_INVALID) &&
+    st.added = p->payload_len > 0 && (r & STREAM_R_TRACKED) &&
+               !(r & (STREAM_R_INVALID | STREAM_R_OLD_ACKED)) &&
                !(before & (STREAM_V_DEPTH | STREAM_V_MEMCAP)) &&
                (stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED ||
                 (r & STREAM_R_DATA) /* TCP Fast Open data on a SYN */);

@@ -116,6 +116,9 @@ enum {
     STREAM_R_CSUM = 1u << 11,        /* p was ignored: bad checksum */
     STREAM_R_RST = 1u << 12,         /* a RST was accepted: the session is closed */
     STREAM_R_FIN = 1u << 13,         /* p carried the first FIN of its direction */
+    STREAM_R_OLD_ACKED = 1u << 14,   /* p's data ends before what the receiver acknowledged:
+                                        not added (Suricata's "packet before last ACK"), so
+                                        detection inspects the packet on its own */
 };
 
 /* Direction flags of struct stream_view. */

@@ -60,7 +60,6 @@ gen() {
 # Suricata's, from its source): the reason, or nothing.
 known_why() {
     case "$1" in
-    retrans-acked) echo "Suricata takes data ending before the last ACK out of the stream and inspects the packet alone; kanshi treats it as a plain retransmission" ;;
     overlap-start | overlap-coalesced) echo "Suricata's default overlap policy is bsd (a segment starting before a held one wins); kanshi has first and last only" ;;
     gap-unacked) echo "at flow end Suricata inspects the blocks after an unacknowledged hole; kanshi only up to the hole" ;;
     esac

@@ -374,6 +374,26 @@ TEST(gap_not_skipped_when_off)
     conn_fini(&k);
 }
 
+/* Data ending before what the receiver acknowledged stays out of the
+ * stream (Suricata's "before last ACK"); ending at it, it is accepted. */
+TEST(old_acked_data)
+{
+    struct conn k;
+    uint32_t b;
+
+    conn_init(&k, NULL);
+    handshake(&k, 10, 20);
+    b = k.next[C];
+    seg(&k, C, TH_ACK, b, k.next[S], "ATTACK-more", 11);
+    seg(&k, S, TH_ACK, k.next[S], b + 11, NULL, 0);
+    CHECK_INT(seg(&k, C, TH_ACK, b, k.next[S], "ATTACK", 6) &
+                  (STREAM_R_OLD_ACKED | STREAM_R_DATA),
+              STREAM_R_OLD_ACKED);
+    CHECK(!(seg(&k, C, TH_ACK, b + 5, k.next[S], "K-more", 6) & STREAM_R_OLD_ACKED));
+    CHECK_STR(stream_str(&k, C), "ATTACK-more");
+    conn_fini(&k);
+}
+
 TEST(fin_client_first)
 {
     struct conn k;
@@ -1059,6 +1079,7 @@ int main(void)
     RUN(retransmission_ignored);
     RUN(gap_skipped_after_ack);
     RUN(gap_not_skipped_when_off);
+    RUN(old_acked_data);
     RUN(fin_client_first);
     RUN(fin_server_first_and_simultaneous);
     RUN(fin_after_hole);
