@@ -355,6 +355,19 @@ void stream_view(const struct tcp_session *s, int dir, struct stream_view *v)
                ((fl & D_GAP) ? STREAM_V_GAP : 0);
 }
 
+int stream_ooo_block(const struct tcp_session *s, int dir, unsigned i, const uint8_t **data,
+                     size_t *len)
+{
+    const struct stream_dir *sd = &s->d[dir & 1];
+
+    if (i >= sd->nranges || sd->buf == NULL || sd->ranges[i].start < sd->base ||
+        sd->ranges[i].end <= sd->ranges[i].start)
+        return -1;
+    *data = sd->buf + (sd->ranges[i].start - sd->base);
+    *len = (size_t)(sd->ranges[i].end - sd->ranges[i].start);
+    return 0;
+}
+
 /* --- reassembly -------------------------------------------------------- */
 
 /* Offset of sequence number seq in direction sd. */

@@ -111,15 +111,23 @@ static void worker_stream_flush(struct worker *w, struct flow *f, int d)
     struct detect_stream st;
 
     stream_view(f->tcp, d, &v);
-    if (v.end <= v.inspected)
-        return;
     worker_pseudo_packet(&p, f, d);
-    st = (struct detect_stream){
-        .chunk = v.data + (v.inspected - v.base),
-        .chunk_len = (size_t)(v.end - v.inspected),
-        .added = true,
-    };
-    detect_packet_stream(w->dt, w->de, &p, &st, w->fn, w->arg);
+    if (v.end > v.inspected) {
+        st = (struct detect_stream){
+            .chunk = v.data + (v.inspected - v.base),
+            .chunk_len = (size_t)(v.end - v.inspected),
+            .added = true,
+        };
+        detect_packet_stream(w->dt, w->de, &p, &st, w->fn, w->arg);
+    }
+    /* each block held after a hole, on its own: nothing matches across the
+     * hole, as in Suricata's flow-end inspection */
+    for (unsigned i = 0;; i++) {
+        st = (struct detect_stream){.added = true};
+        if (stream_ooo_block(f->tcp, d, i, &st.chunk, &st.chunk_len) != 0)
+            break;
+        detect_packet_stream(w->dt, w->de, &p, &st, w->fn, w->arg);
+    }
     stream_consume(w->stream, f->tcp, d, v.end, 0);
 }
 

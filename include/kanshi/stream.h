@@ -203,6 +203,13 @@ const char *stream_state_name(enum stream_state st); /* "established", ... */
 /* Fills *v for direction dir (FLOW_DIR_*) of s. */
 void stream_view(const struct tcp_session *s, int dir, struct stream_view *v);
 
+/* Block i (0, 1, ...) of the bytes direction dir holds past a hole (out of
+ * order, never contiguous): 0 with *data and *len set, or -1 when there is
+ * no block i.  For the flow-end flush, which inspects them as Suricata's
+ * pseudo packet does.  Valid until the next stream_* call on s. */
+int stream_ooo_block(const struct tcp_session *s, int dir, unsigned i, const uint8_t **data,
+                     size_t *len);
+
 /*
  * Marks the bytes of direction dir before offset upto as inspected (upto is
  * clamped to [inspected, end]) and lets the engine drop bytes before

@@ -61,7 +61,6 @@ gen() {
 known_why() {
     case "$1" in
     overlap-start | overlap-coalesced) echo "Suricata's default overlap policy is bsd (a segment starting before a held one wins); kanshi has first and last only" ;;
-    gap-unacked) echo "at flow end Suricata inspects the blocks after an unacknowledged hole; kanshi only up to the hole" ;;
     esac
 }
 
