@@ -35,8 +35,19 @@
  *   header_raw    the header lines as received, the final empty line included.
  *   start    the request/status line, "\r\n", the normalised headers (Cookie
  *            included) and, when there was a header, a final "\r\n".
- *   bodies   de-chunked, gzip/x-gzip/deflate decompressed (deflate: zlib
- *            wrapper, else raw deflate), kept up to the body limit.
+ *   bodies   de-chunked, then (responses only: Suricata leaves request
+ *            bodies compressed) decoded per Content-Encoding as libhtp does:
+ *            up to HTTP_ZLAYERS layers, a layer in the wrong format retried
+ *            as gzip/deflate/zlib, then passed through; gzip headers parsed
+ *            here (reserved flags, header CRC and trailer not checked); kept
+ *            up to the body limit.
+ *   lenient  as libhtp: chunk sizes are the leading hex digits (junk after
+ *            them ignored, empty lines skipped); a response whose chunk size
+ *            line is not one becomes a body up to the close; in responses a
+ *            bare CR ends a line and "\n\r" is one end of line; header names
+ *            and values trimmed of CR/LF/VT/FF too, NULs ignored when looking
+ *            a header up; 1xx/204/304 with a Content-Length or chunked have
+ *            a body.
  *
  * Shared ids (protocol, headers by name, header, header_raw, header_names,
  * start) exist on both sides: http_tx_buffer() answers with the request's,
@@ -55,8 +66,10 @@
 #include "kanshi/app_http.h"
 #include "kanshi/kanshi.h"
 
-#define HTTP_ZHEAD 8      /* first compressed bytes kept to retry deflate as raw */
-#define HTTP_ZOUT 4096    /* inflate output block */
+#define HTTP_ZHEAD 512    /* first compressed bytes of a layer kept to retry it */
+#define HTTP_ZLAYERS 3    /* Content-Encoding layers decoded */
+#define HTTP_ZRESTARTS 3  /* other formats tried by a layer before passing bytes through */
+#define HTTP_ZOUT 2048    /* inflate output block (one per layer on the stack) */
 #define HTTP_ZIN_MAX (1u << 30) /* inflate input per call */
 #define HTTP_CLEN_DIGITS 18
 
@@ -72,17 +85,41 @@ struct http_hdr {
     uint32_t val, val_len;
 };
 
-enum http_enc { HTTP_ENC_NONE, HTTP_ENC_GZIP, HTTP_ENC_DEFLATE };
+/* gzip: own header parser then raw deflate; deflate: raw; zlib: RFC 1950 wrapper. */
+enum http_enc { HTTP_ENC_NONE, HTTP_ENC_GZIP, HTTP_ENC_DEFLATE, HTTP_ENC_ZLIB };
 
-/* Decompression of one body. */
-struct http_z {
+/* gzip header parser states (the header is read here, not by zlib, so that
+ * reserved flags, a bad header CRC or a bad trailer do not stop decoding). */
+enum http_gz { HTTP_GZ_FIXED, HTTP_GZ_XLEN, HTTP_GZ_EXTRA, HTTP_GZ_NAME, HTTP_GZ_COMMENT,
+               HTTP_GZ_HCRC, HTTP_GZ_DONE };
+
+/* One decompression layer.  A layer that fails before producing anything
+ * is restarted with the next format (gzip -> deflate -> zlib -> gzip) on the
+ * bytes it kept; after HTTP_ZRESTARTS it passes its input through as is. */
+struct http_zl {
     z_stream z;
-    bool raw_tried; /* deflate: the raw retry was made */
-    bool failed;    /* corrupt: later bytes are kept raw */
-    bool ended;     /* stream end, output limit or a gap: later bytes dropped */
-    uint8_t head[HTTP_ZHEAD];
-    size_t in_total; /* compressed bytes given so far */
+    bool zinit;
+    enum http_enc kind;
+    uint8_t restarts;
+    bool passthrough;
+    bool ended; /* stream end or an error after output: later bytes dropped */
+    enum http_gz gz;
+    uint8_t gz_flags;
+    uint32_t gz_n; /* bytes of the current gzip header field seen */
+    uint32_t gz_xlen;
+    size_t in_total;   /* input bytes given so far */
     uint64_t out_total;
+    uint8_t head[HTTP_ZHEAD];
+};
+
+/* Decompression of one body: layer 0 gets the body bytes, layer i+1 the
+ * output of layer i, the last layer's output is the body kept. */
+struct http_z {
+    size_t n;
+    bool ended; /* output limit or a gap: later bytes dropped */
+    bool failed_ev;
+    uint64_t out_total;
+    struct http_zl l[HTTP_ZLAYERS];
 };
 
 /* One side (request or response) of a transaction. */
@@ -105,7 +142,8 @@ struct http_msg {
     struct http_buf body;
     size_t body_mark;
     bool ev_body_limit, ev_dec_limit;
-    enum http_enc enc;
+    enum http_enc enc[HTTP_ZLAYERS]; /* in decoding order: enc[0] undoes the last coding */
+    size_t nenc;
     struct http_z *z;
 };
 
@@ -139,6 +177,10 @@ struct http_dir {
     struct http_tx *tx;   /* message being parsed */
     size_t chk;           /* first line: bytes checked by http_first_line_ok() */
     bool chk_done;        /* first line: its first token checked */
+    struct http_buf hpend; /* header line(s) not parsed yet: folded lines may follow */
+    bool has_pend;
+    bool skip_cr;         /* response: a CR right after a bare LF belongs to that end of line */
+    bool ws_end;          /* a whitespace-only line ended by a bare LF was seen */
     bool dead;            /* not HTTP: KANSHI_EPARSE from now on */
     bool stopped;         /* a limit, gap or upgrade: later bytes ignored */
     bool eof;
@@ -287,6 +329,60 @@ static bool http_has_token(const uint8_t *p, size_t n, const char *needle)
 static bool http_ieq(const uint8_t *p, size_t n, const char *s)
 {
     return strlen(s) == n && strncasecmp((const char *)p, s, n) == 0;
+}
+
+/* Whitespace trimmed around header names and values (libhtp's set). */
+static bool http_sp(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static void http_trim_sp(const uint8_t **p, size_t *n)
+{
+    while (*n > 0 && http_sp((*p)[0])) {
+        (*p)++;
+        (*n)--;
+    }
+    while (*n > 0 && http_sp((*p)[*n - 1]))
+        (*n)--;
+}
+
+/* a[0..n) equals s (lower case) ignoring case and NUL bytes in a. */
+static bool http_ieq_nz(const uint8_t *a, size_t n, const char *s)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] == 0)
+            continue;
+        if (s[j] == 0 || http_lower(a[i]) != (uint8_t)s[j])
+            return false;
+        j++;
+    }
+    return s[j] == 0;
+}
+
+/* needle (lower case) occurs in p[0..n), ignoring case and NUL bytes in p. */
+static bool http_has_token_nz(const uint8_t *p, size_t n, const char *needle)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0, k = i;
+
+        if (p[i] == 0)
+            continue;
+        while (needle[j] != 0 && k < n) {
+            if (p[k] == 0) {
+                k++;
+                continue;
+            }
+            if (http_lower(p[k]) != (uint8_t)needle[j])
+                break;
+            j++, k++;
+        }
+        if (needle[j] == 0)
+            return true;
+    }
+    return false;
 }
 
 static void http_trim(const uint8_t **p, size_t *n)
@@ -547,7 +643,9 @@ static void http_msg_init(struct http_msg *m)
 static void http_z_free(struct http_msg *m)
 {
     if (m->z != NULL) {
-        inflateEnd(&m->z->z);
+        for (size_t i = 0; i < HTTP_ZLAYERS; i++)
+            if (m->z->l[i].zinit)
+                inflateEnd(&m->z->l[i].z);
         free(m->z);
         m->z = NULL;
     }
@@ -622,7 +720,7 @@ static const struct http_hdr *http_find(const struct http_msg *m, const char *na
     if (!m->hdr_done)
         return NULL;
     for (size_t i = 0; i < m->nmh; i++)
-        if (http_ieq(m->mstore.p + m->mh[i].name, m->mh[i].name_len, name))
+        if (http_ieq_nz(m->mstore.p + m->mh[i].name, m->mh[i].name_len, name))
             return &m->mh[i];
     return NULL;
 }
@@ -762,129 +860,241 @@ static int http_body_store(struct http_state *s, struct http_msg *m, int dir, co
     return 0;
 }
 
-static int http_z_start(struct http_msg *m, bool raw)
-{
-    int bits = m->enc == HTTP_ENC_GZIP ? 15 + 16 : raw ? -15 : 15;
-
-    if (m->z == NULL) {
-        m->z = calloc(1, sizeof(*m->z));
-        if (m->z == NULL)
-            return -ENOMEM;
-    } else {
-        inflateEnd(&m->z->z);
-        memset(&m->z->z, 0, sizeof(m->z->z));
-    }
-    if (inflateInit2(&m->z->z, bits) != Z_OK)
-        return -ENOMEM;
-    return 0;
-}
-
-/* Inflates p[0..n); returns 1 when the stream is corrupt, 0, -ENOMEM. */
-static int http_inflate(struct http_state *s, struct http_msg *m, int dir, const uint8_t *p,
-                        size_t n)
+/* Final output of the layers: kept up to the body limit, counted against
+ * decompress_limit. */
+static int http_z_out(struct http_state *s, struct http_msg *m, int dir, const uint8_t *p,
+                      size_t n)
 {
     struct http_z *z = m->z;
+    uint64_t room = s->cfg.decompress_limit > z->out_total ? s->cfg.decompress_limit - z->out_total
+                                                           : 0;
+
+    if (n > room) {
+        n = (size_t)room;
+        z->ended = true;
+        if (!m->ev_dec_limit) {
+            m->ev_dec_limit = true;
+            http_event(s, HTTP_EV_DECOMPRESS_LIMIT);
+        }
+    }
+    z->out_total += n;
+    return http_body_store(s, m, dir, p, n);
+}
+
+/* Reads gzip header bytes of p[0..n); returns the bytes used, -1 when the
+ * data is not gzip. */
+static long http_gz_header(struct http_zl *l, const uint8_t *p, size_t n)
+{
+    static const uint8_t magic[3] = {0x1f, 0x8b, 0x08};
+    size_t i = 0;
+
+    while (i < n && l->gz != HTTP_GZ_DONE) {
+        uint8_t c = p[i];
+
+        switch (l->gz) {
+        case HTTP_GZ_FIXED:
+            if (l->gz_n < 3 && c != magic[l->gz_n])
+                return -1;
+            if (l->gz_n == 3)
+                l->gz_flags = c;
+            i++;
+            if (++l->gz_n == 10) {
+                l->gz_n = 0;
+                l->gz = HTTP_GZ_XLEN;
+            }
+            break;
+        case HTTP_GZ_XLEN:
+            if (!(l->gz_flags & 0x04)) {
+                l->gz = HTTP_GZ_NAME;
+                break;
+            }
+            l->gz_xlen |= (uint32_t)c << (8 * l->gz_n);
+            i++;
+            if (++l->gz_n == 2) {
+                l->gz_n = 0;
+                l->gz = HTTP_GZ_EXTRA;
+            }
+            break;
+        case HTTP_GZ_EXTRA: {
+            size_t k = n - i < l->gz_xlen ? n - i : l->gz_xlen;
+            i += k;
+            l->gz_xlen -= (uint32_t)k;
+            if (l->gz_xlen == 0)
+                l->gz = HTTP_GZ_NAME;
+            break;
+        }
+        case HTTP_GZ_NAME:
+        case HTTP_GZ_COMMENT:
+            if (!(l->gz_flags & (l->gz == HTTP_GZ_NAME ? 0x08 : 0x10))) {
+                l->gz = l->gz == HTTP_GZ_NAME ? HTTP_GZ_COMMENT : HTTP_GZ_HCRC;
+                break;
+            }
+            i++;
+            if (c == 0)
+                l->gz = l->gz == HTTP_GZ_NAME ? HTTP_GZ_COMMENT : HTTP_GZ_HCRC;
+            break;
+        case HTTP_GZ_HCRC:
+            if (!(l->gz_flags & 0x02)) {
+                l->gz = HTTP_GZ_DONE;
+                break;
+            }
+            i++;
+            if (++l->gz_n == 2)
+                l->gz = HTTP_GZ_DONE;
+            break;
+        default:
+            break;
+        }
+    }
+    if (l->gz == HTTP_GZ_HCRC && !(l->gz_flags & 0x02))
+        l->gz = HTTP_GZ_DONE;
+    return (long)i;
+}
+
+static int http_zl_write(struct http_state *s, struct http_msg *m, int dir, size_t li,
+                         const uint8_t *p, size_t n);
+
+/* Runs layer li over p[0..n).  Returns 1 when the data is not in the
+ * layer's format, 0, -ENOMEM. */
+static int http_zl_run(struct http_state *s, struct http_msg *m, int dir, size_t li,
+                       const uint8_t *p, size_t n)
+{
+    struct http_z *z = m->z;
+    struct http_zl *l = &z->l[li];
     uint8_t out[HTTP_ZOUT];
     int r;
 
     if (n > HTTP_ZIN_MAX) {
         /* zlib counts input in 32 bits */
-        r = http_inflate(s, m, dir, p, HTTP_ZIN_MAX);
-        return r != 0 ? r : http_inflate(s, m, dir, p + HTTP_ZIN_MAX, n - HTTP_ZIN_MAX);
+        r = http_zl_run(s, m, dir, li, p, HTTP_ZIN_MAX);
+        return r != 0 ? r : http_zl_run(s, m, dir, li, p + HTTP_ZIN_MAX, n - HTTP_ZIN_MAX);
     }
-    z->z.next_in = (Bytef *)(uintptr_t)p;
-    z->z.avail_in = (uInt)n;
-    while (!z->ended) {
-        uint64_t room = s->cfg.decompress_limit > z->out_total
-                            ? s->cfg.decompress_limit - z->out_total
-                            : 0;
+    if (l->kind == HTTP_ENC_GZIP && l->gz != HTTP_GZ_DONE) {
+        long k = http_gz_header(l, p, n);
+        if (k < 0)
+            return 1;
+        p += k;
+        n -= (size_t)k;
+        if (l->gz != HTTP_GZ_DONE || n == 0)
+            return 0;
+    }
+    if (!l->zinit) {
+        memset(&l->z, 0, sizeof(l->z));
+        if (inflateInit2(&l->z, l->kind == HTTP_ENC_ZLIB ? 15 : -15) != Z_OK)
+            return -ENOMEM;
+        l->zinit = true;
+    }
+    l->z.next_in = (Bytef *)(uintptr_t)p;
+    l->z.avail_in = (uInt)n;
+    while (!l->ended && !z->ended) {
         size_t got;
         int zr;
 
-        if (room == 0) {
-            z->ended = true;
-            if (!m->ev_dec_limit) {
-                m->ev_dec_limit = true;
-                http_event(s, HTTP_EV_DECOMPRESS_LIMIT);
-            }
-            break;
-        }
-        z->z.next_out = out;
-        z->z.avail_out = (uInt)(room < sizeof(out) ? room : sizeof(out));
-        got = z->z.avail_out;
-        zr = inflate(&z->z, Z_NO_FLUSH);
-        got -= z->z.avail_out;
-        z->out_total += got;
-        r = http_body_store(s, m, dir, out, got);
+        l->z.next_out = out;
+        l->z.avail_out = sizeof(out);
+        zr = inflate(&l->z, Z_NO_FLUSH);
+        got = sizeof(out) - l->z.avail_out;
+        l->out_total += got;
+        r = http_zl_write(s, m, dir, li + 1, out, got);
         if (r != 0)
             return r;
         if (zr == Z_STREAM_END) {
-            z->ended = true;
+            l->ended = true; /* what follows (a gzip trailer, ...) is ignored */
             break;
         }
         if (zr == Z_MEM_ERROR)
             return -ENOMEM;
         if (zr != Z_OK && zr != Z_BUF_ERROR)
             return 1;
-        if (got == 0 && z->z.avail_in == 0)
-            break;
-        if (zr == Z_BUF_ERROR && got == 0)
+        if ((got == 0 && l->z.avail_in == 0) || (zr == Z_BUF_ERROR && got == 0))
             break;
     }
     return 0;
+}
+
+static void http_zl_restart(struct http_zl *l)
+{
+    if (l->zinit)
+        inflateEnd(&l->z);
+    l->zinit = false;
+    l->kind = l->kind == HTTP_ENC_GZIP      ? HTTP_ENC_DEFLATE
+              : l->kind == HTTP_ENC_DEFLATE ? HTTP_ENC_ZLIB
+                                            : HTTP_ENC_GZIP;
+    l->gz = HTTP_GZ_FIXED;
+    l->gz_n = l->gz_xlen = 0;
+    l->gz_flags = 0;
+    l->restarts++;
+}
+
+/* Gives p[0..n) to layer li (li == z->n: the body). */
+static int http_zl_write(struct http_state *s, struct http_msg *m, int dir, size_t li,
+                         const uint8_t *p, size_t n)
+{
+    struct http_z *z = m->z;
+    struct http_zl *l;
+    size_t prev;
+    int r;
+
+    if (n == 0 || z->ended)
+        return 0;
+    if (li == z->n)
+        return http_z_out(s, m, dir, p, n);
+    l = &z->l[li];
+    if (l->passthrough)
+        return http_zl_write(s, m, dir, li + 1, p, n);
+    if (l->ended)
+        return 0;
+    prev = l->in_total;
+    if (prev < HTTP_ZHEAD)
+        memcpy(l->head + prev, p, n < HTTP_ZHEAD - prev ? n : HTTP_ZHEAD - prev);
+    l->in_total += n;
+    r = http_zl_run(s, m, dir, li, p, n);
+    while (r == 1) {
+        if (l->out_total > 0 || l->restarts >= HTTP_ZRESTARTS || l->in_total > HTTP_ZHEAD) {
+            if (!z->failed_ev) {
+                z->failed_ev = true;
+                http_event(s, HTTP_EV_DECOMPRESS_FAIL);
+            }
+        }
+        if (l->out_total > 0) {
+            /* corrupt after some output: keep what was decoded */
+            l->ended = true;
+            return 0;
+        }
+        if (l->restarts < HTTP_ZRESTARTS && l->in_total <= HTTP_ZHEAD) {
+            http_zl_restart(l);
+            r = http_zl_run(s, m, dir, li, l->head, l->in_total);
+            continue;
+        }
+        /* not compressed after all: the bytes go on as they are */
+        l->passthrough = true;
+        if (l->in_total <= HTTP_ZHEAD)
+            return http_zl_write(s, m, dir, li + 1, l->head, l->in_total);
+        return http_zl_write(s, m, dir, li + 1, p, n);
+    }
+    return r;
 }
 
 /* n body bytes (de-chunked) of the message in dir. */
 static int http_body(struct http_state *s, struct http_tx *tx, int dir, const uint8_t *p, size_t n)
 {
     struct http_msg *m = &tx->m[dir];
-    struct http_z *z;
-    size_t prev;
-    int r;
 
     m->prog = HTTP_PROG_BODY;
     m->body_bytes += n;
     if (n == 0)
         return 0;
-    if (m->enc == HTTP_ENC_NONE)
+    if (m->nenc == 0)
         return http_body_store(s, m, dir, p, n);
     if (m->z == NULL) {
-        r = http_z_start(m, false);
-        if (r != 0)
-            return r;
+        m->z = calloc(1, sizeof(*m->z));
+        if (m->z == NULL)
+            return -ENOMEM;
+        m->z->n = m->nenc;
+        for (size_t i = 0; i < m->nenc; i++)
+            m->z->l[i].kind = m->enc[i];
     }
-    z = m->z;
-    if (z->failed)
-        return http_body_store(s, m, dir, p, n);
-    if (z->ended)
-        return 0;
-    prev = z->in_total;
-    for (size_t i = 0; prev + i < HTTP_ZHEAD && i < n; i++)
-        z->head[prev + i] = p[i];
-    z->in_total += n;
-    r = http_inflate(s, m, dir, p, n);
-    if (r == 1 && m->enc == HTTP_ENC_DEFLATE && !z->raw_tried && z->out_total == 0 &&
-        prev <= HTTP_ZHEAD) {
-        /* No zlib wrapper: retry the stream so far as raw deflate. */
-        z->raw_tried = true;
-        r = http_z_start(m, true);
-        if (r != 0)
-            return r;
-        r = http_inflate(s, m, dir, z->head, prev);
-        if (r == 0)
-            r = http_inflate(s, m, dir, p, n);
-    }
-    if (r == 1) {
-        http_event(s, HTTP_EV_DECOMPRESS_FAIL);
-        z->failed = true;
-        if (z->out_total == 0 && prev <= HTTP_ZHEAD) {
-            r = http_body_store(s, m, dir, z->head, prev);
-            if (r != 0)
-                return r;
-        }
-        return http_body_store(s, m, dir, p, n);
-    }
-    return r;
+    return http_zl_write(s, m, dir, 0, p, n);
 }
 
 /* --- the state machine ------------------------------------------------------ */
@@ -940,6 +1150,43 @@ static int64_t http_parse_clen(const uint8_t *p, size_t n)
     return v;
 }
 
+/* Decoding layers from a Content-Encoding value, as libhtp: a plain gzip,
+ * x-gzip, deflate or x-deflate (NULs ignored) is one layer; anything else is
+ * split at ',' and ' ', each piece containing "gzip" or "deflate" a layer,
+ * others skipped, at most HTTP_ZLAYERS pieces looked at.  The last coding
+ * listed is undone first. */
+static void http_content_encoding(struct http_msg *m, const uint8_t *v, size_t n)
+{
+    enum http_enc e[HTTP_ZLAYERS];
+    size_t ne = 0, pieces = 0, i = 0;
+
+    http_trim_sp(&v, &n);
+    if (http_ieq_nz(v, n, "gzip") || http_ieq_nz(v, n, "x-gzip")) {
+        e[ne++] = HTTP_ENC_GZIP;
+    } else if (http_ieq_nz(v, n, "deflate") || http_ieq_nz(v, n, "x-deflate")) {
+        e[ne++] = HTTP_ENC_DEFLATE;
+    } else {
+        while (i < n) {
+            size_t j = i;
+
+            while (j < n && v[j] != ',' && v[j] != ' ')
+                j++;
+            if (j > i) {
+                if (++pieces > HTTP_ZLAYERS)
+                    break;
+                if (http_has_token(v + i, j - i, "gzip"))
+                    e[ne++] = HTTP_ENC_GZIP;
+                else if (http_has_token(v + i, j - i, "deflate"))
+                    e[ne++] = HTTP_ENC_DEFLATE;
+            }
+            i = j + 1;
+        }
+    }
+    m->nenc = ne;
+    for (size_t k = 0; k < ne; k++)
+        m->enc[k] = e[ne - 1 - k];
+}
+
 /* Starts the body (or ends the message) once the headers of dir ended. */
 static void http_body_mode(struct http_state *s, int dir)
 {
@@ -951,14 +1198,10 @@ static void http_body_mode(struct http_state *s, int dir)
     bool chunked = false;
     int64_t cl = -1;
 
-    if (http_value(m, "content-encoding", &v, &n)) {
-        http_trim(&v, &n);
-        if (http_ieq(v, n, "gzip") || http_ieq(v, n, "x-gzip"))
-            m->enc = HTTP_ENC_GZIP;
-        else if (http_ieq(v, n, "deflate"))
-            m->enc = HTTP_ENC_DEFLATE;
-    }
-    if (http_value(m, "transfer-encoding", &v, &n) && http_has_token(v, n, "chunked"))
+    /* Suricata leaves request bodies compressed (request decompression off) */
+    if (dir == APP_DIR_TOCLIENT && http_value(m, "content-encoding", &v, &n))
+        http_content_encoding(m, v, n);
+    if (http_value(m, "transfer-encoding", &v, &n) && http_has_token_nz(v, n, "chunked"))
         chunked = true;
     if (http_value(m, "content-length", &v, &n)) {
         cl = http_parse_clen(v, n);
@@ -967,9 +1210,11 @@ static void http_body_mode(struct http_state *s, int dir)
         else
             m->clen = cl;
     }
+    /* A 1xx, 204 or 304 has no body, unless it announces one (libhtp reads it). */
     if (dir == APP_DIR_TOCLIENT &&
-        (tx->is_head || tx->status == 204 || tx->status == 304 ||
-         (tx->status >= 100 && tx->status < 200))) {
+        (tx->is_head || ((tx->status == 204 || tx->status == 304 ||
+                          (tx->status >= 100 && tx->status < 200)) &&
+                         !chunked && cl <= 0))) {
         http_msg_done(s, dir);
         return;
     }
@@ -993,6 +1238,17 @@ static void http_body_mode(struct http_state *s, int dir)
     d->st = HTTP_ST_BODY_CLOSE;
 }
 
+/* The headers announce a body: chunked, or a Content-Length above 0. */
+static bool http_announces_body(const struct http_msg *m)
+{
+    const uint8_t *v;
+    size_t n;
+
+    if (http_value(m, "transfer-encoding", &v, &n) && http_has_token_nz(v, n, "chunked"))
+        return true;
+    return http_value(m, "content-length", &v, &n) && http_parse_clen(v, n) > 0;
+}
+
 static int http_headers_done(struct http_state *s, int dir)
 {
     struct http_dir *d = &s->d[dir];
@@ -1012,7 +1268,7 @@ static int http_headers_done(struct http_state *s, int dir)
             if (r != 0)
                 return r;
         }
-    } else if (tx->status >= 100 && tx->status < 200) {
+    } else if (tx->status >= 100 && tx->status < 200 && !http_announces_body(m)) {
         if (tx->status == 101) {
             /* Switching protocols: what follows is not HTTP. */
             http_msg_done(s, dir);
@@ -1180,7 +1436,8 @@ static int http_status_line(struct http_state *s, const uint8_t *line, size_t c)
     return 0;
 }
 
-/* One header line (c bytes without the end of line) of the current message. */
+/* One header (its folded lines joined, end of line stripped) of the current
+ * message. */
 static int http_header_line(struct http_state *s, int dir, const uint8_t *line, size_t c)
 {
     struct http_msg *m = &s->d[dir].tx->m[dir];
@@ -1189,25 +1446,6 @@ static int http_header_line(struct http_state *s, int dir, const uint8_t *line, 
     struct http_hdr *h;
     int r;
 
-    if (http_ws(line[0])) {
-        /* Folded continuation of the previous header. */
-        val = line, vl = c;
-        http_trim(&val, &vl);
-        if (m->nhdrs == 0) {
-            http_event(s, HTTP_EV_BAD_HEADER);
-            return 0;
-        }
-        h = &m->hdrs[m->nhdrs - 1];
-        if (vl == 0)
-            return 0;
-        if (h->val_len > 0 && (r = http_buf_str(&m->store, " ")) != 0)
-            return r;
-        r = http_buf_add(&m->store, val, vl);
-        if (r != 0)
-            return r;
-        h->val_len = (uint32_t)(m->store.len - h->val);
-        return 0;
-    }
     while (colon < c && line[colon] != ':')
         colon++;
     if (colon == c) {
@@ -1215,7 +1453,11 @@ static int http_header_line(struct http_state *s, int dir, const uint8_t *line, 
         return 0;
     }
     nl = colon;
-    while (nl > 0 && http_ws(name[nl - 1]))
+    while (nl > 0 && http_sp(name[0])) {
+        name++;
+        nl--;
+    }
+    while (nl > 0 && http_sp(name[nl - 1]))
         nl--;
     if (nl == 0) {
         http_event(s, HTTP_EV_BAD_HEADER);
@@ -1228,7 +1470,7 @@ static int http_header_line(struct http_state *s, int dir, const uint8_t *line, 
         }
     }
     val = line + colon + 1, vl = c - colon - 1;
-    http_trim(&val, &vl);
+    http_trim_sp(&val, &vl);
     if (m->nhdrs == m->hcap) {
         size_t ncap = m->hcap ? m->hcap * 2 : 16;
         struct http_hdr *p = realloc(m->hdrs, ncap * sizeof(*p));
@@ -1252,27 +1494,111 @@ static int http_header_line(struct http_state *s, int dir, const uint8_t *line, 
     return 0;
 }
 
-/* Chunk size line: size, or -1 when it is not one. */
+/* Parses the pending header, if any. */
+static int http_flush_pending(struct http_state *s, int dir)
+{
+    struct http_dir *d = &s->d[dir];
+    int r = 0;
+
+    if (d->has_pend && d->hpend.len > 0)
+        r = http_header_line(s, dir, d->hpend.p, d->hpend.len);
+    d->has_pend = false;
+    d->hpend.len = 0;
+    return r;
+}
+
+/* A line starting with whitespace that still reads "name:" (libhtp takes
+ * it as a new header in responses, not as a continuation). */
+static bool http_name_line(const uint8_t *p, size_t c)
+{
+    size_t i = 0, k;
+
+    while (i < c && http_ws(p[i]))
+        i++;
+    k = i;
+    while (i < c && http_tchar(p[i]))
+        i++;
+    if (i == k)
+        return false;
+    while (i < c && http_ws(p[i]))
+        i++;
+    return i < c && p[i] == ':';
+}
+
+/* One header line (n bytes, c without the end of line).  Folded lines
+ * (starting with whitespace) join the pending header with their first
+ * whitespace byte; a whitespace-only line ended by a bare LF ends the
+ * headers, as the empty line would (libhtp). */
+static int http_header_input(struct http_state *s, int dir, const uint8_t *line, size_t n,
+                             size_t c)
+{
+    struct http_dir *d = &s->d[dir];
+    bool bare_lf = line[n - 1] == '\n' && (n < 2 || line[n - 2] != '\r');
+    int r;
+
+    if (c == 0) {
+        r = http_flush_pending(s, dir);
+        return r != 0 ? r : http_headers_done(s, dir);
+    }
+    if (http_ws(line[0]) && d->has_pend &&
+        !(dir == APP_DIR_TOCLIENT && http_name_line(line, c))) {
+        const uint8_t *v = line;
+        size_t vl = c;
+
+        http_trim_sp(&v, &vl);
+        if (vl == 0) {
+            /* ends the headers unless an end of line follows (http_feed) */
+            d->ws_end = bare_lf;
+            return 0;
+        }
+        r = http_buf_add(&d->hpend, line, 1);
+        return r != 0 ? r : http_buf_add(&d->hpend, v, vl);
+    }
+    r = http_flush_pending(s, dir);
+    if (r != 0)
+        return r;
+    d->has_pend = true;
+    return http_buf_add(&d->hpend, line, c);
+}
+
+/* Bytes libhtp skips before a chunk size. */
+static bool http_chunk_ctl(uint8_t c)
+{
+    return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\v' || c == '\f';
+}
+
+/* Chunk size line, as libhtp: leading control bytes skipped, then the hex
+ * digits, anything after them ignored (an extension or junk: "fx" is 15).
+ * Returns the size, -2 for a line of nothing but control bytes (skipped),
+ * -1 when there is no digit or the size is above INT32_MAX. */
 static int64_t http_chunk_size(const uint8_t *p, size_t c)
 {
     size_t i = 0, digits = 0;
     int64_t v = 0;
 
-    while (i < c && http_ws(p[i]))
+    while (i < c && http_chunk_ctl(p[i]))
         i++;
+    if (i == c)
+        return -2;
     while (i < c && http_hex(p[i]) >= 0) {
-        if (++digits > 15)
-            return -1;
         v = v * 16 + http_hex(p[i]);
+        if (v > INT32_MAX)
+            return -1;
+        digits++;
         i++;
     }
-    if (digits == 0)
-        return -1;
-    while (i < c && http_ws(p[i]))
-        i++;
-    if (i < c && p[i] != ';')
-        return -1;
-    return v;
+    return digits == 0 ? -1 : v;
+}
+
+/* A response whose chunked encoding turns out not to be one: what came
+ * (p[0..n)) and all that follows is body up to the close, as libhtp does. */
+static int http_chunk_fallback(struct http_state *s, int dir, const uint8_t *p, size_t n)
+{
+    struct http_dir *d = &s->d[dir];
+
+    http_event(s, HTTP_EV_BAD_CHUNK);
+    d->st = HTTP_ST_BODY_CLOSE;
+    return http_body(s, d->tx, dir, p, n);
 }
 
 /* A complete line of n bytes (its end of line included). */
@@ -1287,6 +1613,9 @@ static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t 
         c--;
     switch (d->st) {
     case HTTP_ST_LINE:
+        while (dir == APP_DIR_TOCLIENT && c > 0 && line[0] == '\r') {
+            line++, c--; /* bare CRs before a status line: empty lines */
+        }
         if (c == 0)
             return 0; /* empty lines before a message */
         r = dir == APP_DIR_TOSERVER ? http_request_line(s, line, c) : http_status_line(s, line, c);
@@ -1297,11 +1626,15 @@ static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t 
         r = http_buf_add(&d->tx->m[dir].raw, line, n);
         if (r != 0)
             return r;
-        if (c == 0)
-            return http_headers_done(s, dir);
-        return http_header_line(s, dir, line, c);
+        d->skip_cr = dir == APP_DIR_TOCLIENT && line[n - 1] == '\n' &&
+                     (n < 2 || line[n - 2] != '\r');
+        return http_header_input(s, dir, line, n, c);
     case HTTP_ST_CHUNK_SIZE:
         sz = http_chunk_size(line, c);
+        if (sz == -2)
+            return 0;
+        if (sz < 0 && dir == APP_DIR_TOCLIENT)
+            return http_chunk_fallback(s, dir, line, n);
         if (sz < 0) {
             http_event(s, HTTP_EV_BAD_CHUNK);
             http_stop(s, dir);
@@ -1314,12 +1647,10 @@ static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t 
         }
         return 0;
     case HTTP_ST_CHUNK_END:
-        if (c != 0) {
+        /* libhtp skips whatever precedes the end of line */
+        if (c != 0)
             http_event(s, HTTP_EV_BAD_CHUNK);
-            http_stop(s, dir);
-        } else {
-            d->st = HTTP_ST_CHUNK_SIZE;
-        }
+        d->st = HTTP_ST_CHUNK_SIZE;
         return 0;
     case HTTP_ST_TRAILER:
         d->hdr_bytes += n;
@@ -1347,8 +1678,8 @@ static bool http_first_line_ok(struct http_dir *d, int dir, const uint8_t *p, si
         size_t i = d->chk;
         uint8_t c = i < d->lbuf.len ? d->lbuf.p[i] : p[i - d->lbuf.len];
 
-        if (c == '\r' && i + 1 == total)
-            break;
+        if (c == '\r' && (i + 1 == total || dir == APP_DIR_TOCLIENT))
+            break; /* a response line may end with a bare CR */
         if (dir == APP_DIR_TOSERVER) {
             if (http_ws(c)) {
                 if (i == 0)
@@ -1371,33 +1702,63 @@ static bool http_first_line_ok(struct http_dir *d, int dir, const uint8_t *p, si
     return true;
 }
 
-/* Takes bytes up to and including the next '\n'.  Returns 1 with the line in
- * *line and *n, 0 when the data ended inside the line (kept in lbuf), -1 when the
- * line would be longer than max bytes. */
-static int http_read_line(struct http_dir *d, const uint8_t **data, size_t *len, size_t max,
-                          const uint8_t **line, size_t *n, int *err)
+/* Length of p[0..len) up to and including the end of the line: a LF, or
+ * with cr_eol (responses, as libhtp) also a CR followed by anything but LF,
+ * CR, space or tab.  0 when the line goes on past len (a CR last is undecided).
+ * lbuf_cr: the bytes before p end with such an undecided CR. */
+static size_t http_eol(const uint8_t *p, size_t len, bool cr_eol, bool lbuf_cr)
 {
-    const uint8_t *nl = memchr(*data, '\n', *len);
-    size_t take = nl != NULL ? (size_t)(nl - *data) + 1 : *len;
+    if (lbuf_cr && len > 0) {
+        if (p[0] == '\n')
+            return 1;
+        if (!http_ws(p[0]) && p[0] != '\r')
+            return SIZE_MAX; /* the line ended with the buffered CR */
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\n')
+            return i + 1;
+        if (cr_eol && p[i] == '\r') {
+            if (i + 1 == len)
+                return 0;
+            if (p[i + 1] == '\n')
+                return i + 2;
+            if (!http_ws(p[i + 1]) && p[i + 1] != '\r')
+                return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Takes bytes up to and including the next end of line.  Returns 1 with the
+ * line in *line and *n, 0 when the data ended inside the line (kept in lbuf),
+ * -1 when the line would be longer than max bytes. */
+static int http_read_line(struct http_dir *d, const uint8_t **data, size_t *len, size_t max,
+                          bool cr_eol, const uint8_t **line, size_t *n, int *err)
+{
+    bool lbuf_cr = cr_eol && d->lbuf.len > 0 && d->lbuf.p[d->lbuf.len - 1] == '\r';
+    size_t e = http_eol(*data, *len, cr_eol, lbuf_cr);
+    bool done = e != 0;
+    size_t take = e == SIZE_MAX ? 0 : done ? e : *len;
 
     *err = 0;
     if (d->lbuf.len + take > max)
         return -1;
-    if (nl != NULL && d->lbuf.len == 0) {
+    if (done && d->lbuf.len == 0) {
         *line = *data;
         *n = take;
     } else {
         *err = http_buf_reserve(&d->lbuf, d->lbuf.len + take, max);
         if (*err != 0)
             return 0;
-        memcpy(d->lbuf.p + d->lbuf.len, *data, take);
+        if (take > 0)
+            memcpy(d->lbuf.p + d->lbuf.len, *data, take);
         d->lbuf.len += take;
         *line = d->lbuf.p;
         *n = d->lbuf.len;
     }
     *data += take;
     *len -= take;
-    return nl != NULL;
+    return done;
 }
 
 /* Longest line the current state accepts: what is left of header_limit for
@@ -1409,6 +1770,21 @@ static size_t http_line_max(const struct http_state *s, const struct http_dir *d
     if (d->st == HTTP_ST_CHUNK_SIZE || d->st == HTTP_ST_CHUNK_END)
         return lim;
     return lim > d->hdr_bytes ? lim - d->hdr_bytes : 0;
+}
+
+/* The chunk size line being read (lbuf + p[0..len), up to its LF) starts,
+ * after control bytes, with something that is not a hex digit. */
+static bool http_chunk_junk(const struct http_dir *d, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < d->lbuf.len + len; i++) {
+        uint8_t c = i < d->lbuf.len ? d->lbuf.p[i] : p[i - d->lbuf.len];
+
+        if (c == '\n')
+            return false;
+        if (!http_chunk_ctl(c))
+            return http_hex(c) < 0;
+    }
+    return false;
 }
 
 static bool http_ended(const struct http_dir *d)
@@ -1472,7 +1848,44 @@ static int http_feed(struct http_state *s, int dir, const uint8_t *data, size_t 
                     break;
                 }
             }
-            r = http_read_line(d, &data, &len, http_line_max(s, d), &line, &n, &err);
+            if (d->skip_cr) {
+                d->skip_cr = false;
+                if (d->st == HTTP_ST_HEADERS && d->lbuf.len == 0 && data[0] == '\r') {
+                    /* "\n\r" is one end of line in libhtp's responses */
+                    r = http_buf_add(&d->tx->m[dir].raw, data, 1);
+                    if (r != 0)
+                        return r;
+                    d->hdr_bytes++;
+                    data++, len--;
+                    break;
+                }
+            }
+            if (d->ws_end) {
+                d->ws_end = false;
+                if (d->st == HTTP_ST_HEADERS && d->lbuf.len == 0 && data[0] != '\n' &&
+                    data[0] != '\r') {
+                    /* libhtp: "\n \n" then data is the end of the headers */
+                    r = http_flush_pending(s, dir);
+                    if (r == 0)
+                        r = http_headers_done(s, dir);
+                    if (r != 0)
+                        return r;
+                    break;
+                }
+            }
+            if (d->st == HTTP_ST_CHUNK_SIZE && dir == APP_DIR_TOCLIENT &&
+                http_chunk_junk(d, data, len)) {
+                /* not a chunk size: libhtp takes the rest as body */
+                r = http_chunk_fallback(s, dir, d->lbuf.p, d->lbuf.len);
+                d->lbuf.len = 0;
+                if (r != 0)
+                    return r;
+                break;
+            }
+            r = http_read_line(d, &data, &len, http_line_max(s, d),
+                               dir == APP_DIR_TOCLIENT &&
+                                   (d->st == HTTP_ST_LINE || d->st == HTTP_ST_HEADERS),
+                               &line, &n, &err);
             if (err != 0)
                 return err;
             if (r < 0) {
@@ -1519,8 +1932,10 @@ void http_state_destroy(struct http_state *s)
     for (size_t i = 0; i < s->ntx; i++)
         http_tx_free(s->txs[i]);
     free(s->txs);
-    http_buf_free(&s->d[0].lbuf);
-    http_buf_free(&s->d[1].lbuf);
+    for (int dir = 0; dir < 2; dir++) {
+        http_buf_free(&s->d[dir].lbuf);
+        http_buf_free(&s->d[dir].hpend);
+    }
     free(s);
 }
 
@@ -1555,9 +1970,9 @@ void http_gap(struct http_state *s, int dir, uint64_t len)
          d->st == HTTP_ST_BODY_CLOSE)) {
         struct http_msg *m = &d->tx->m[dir];
         /* The compressed stream cannot go on past a hole. */
-        if (m->enc != HTTP_ENC_NONE) {
+        if (m->nenc > 0) {
             if (m->z == NULL)
-                m->z = calloc(1, sizeof(*m->z)); /* zeroed: inflateEnd() is a no-op */
+                m->z = calloc(1, sizeof(*m->z)); /* zeroed: no layer to end */
             if (m->z == NULL) {
                 http_stop(s, dir);
                 return;

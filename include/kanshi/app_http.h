@@ -5,9 +5,10 @@
  * stream order (http_parse), tells it about holes (http_gap) and the end of a
  * direction (http_eof).  The parser splits the streams into transactions
  * (request + its response), pipelining included: responses pair with requests
- * in order.  Bodies are de-chunked and, for gzip/deflate Content-Encoding,
- * decompressed with zlib, each kept up to a configured limit; what exceeds a
- * limit is counted and dropped, never buffered.  URIs are normalised as
+ * in order.  Bodies are de-chunked (chunk sizes read as leniently as libhtp
+ * does) and response bodies with gzip/deflate Content-Encoding (up to three
+ * layers) decompressed with zlib, each kept up to a configured limit; what
+ * exceeds a limit is counted and dropped, never buffered.  URIs are normalised as
  * Suricata (libhtp) does for http.uri: percent-decoding of unreserved
  * characters, "/./" and "/../" removal, "//" collapsing, and so on (see
  * app_http.c for the exact list).
