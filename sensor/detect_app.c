@@ -101,22 +101,52 @@ static uint32_t tls_buf_need(enum rule_buffer b)
     }
 }
 
+/* HTTP buffers both messages have (Suricata registers them for both
+ * directions): a rule without a direction using only these is inspected on
+ * the request and on the response. */
+static bool buf_is_shared(enum rule_buffer b)
+{
+    switch (b) {
+    case RULE_BUF_HTTP_PROTOCOL:
+    case RULE_BUF_HTTP_COOKIE:
+    case RULE_BUF_HTTP_CONNECTION:
+    case RULE_BUF_HTTP_CONTENT_TYPE:
+    case RULE_BUF_HTTP_CONTENT_LEN:
+    case RULE_BUF_HTTP_HEADER:
+    case RULE_BUF_HTTP_HEADER_RAW:
+    case RULE_BUF_HTTP_HEADER_NAMES:
+    case RULE_BUF_HTTP_START:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void rule_meta(const struct rule *r, uint8_t *dir, uint32_t *need)
 {
     uint64_t bufs = r->buffers & ~(1ull << RULE_BUF_PAYLOAD);
-    bool resp = false;
+    bool resp = false, req = false;
 
-    for (int b = 0; b < RULE_BUF_COUNT; b++)
-        if ((bufs & (1ull << b)) && buf_is_response((enum rule_buffer)b))
+    for (int b = 0; b < RULE_BUF_COUNT; b++) {
+        if (!(bufs & (1ull << b)))
+            continue;
+        if (buf_is_response((enum rule_buffer)b) && b != RULE_BUF_HTTP_RESPONSE_BODY)
             resp = true;
+        else if (!buf_is_shared((enum rule_buffer)b) && b != RULE_BUF_HTTP_RESPONSE_BODY)
+            req = true;
+    }
     if (r->flow & RULE_FLOW_TOCLIENT)
         *dir = RDIR_TOCLIENT;
     else if (r->flow & RULE_FLOW_TOSERVER)
         *dir = RDIR_TOSERVER;
     else if (r->app_proto == APP_PROTO_TLS)
         *dir = RDIR_BOTH;
+    else if (r->app_proto == APP_PROTO_HTTP && resp)
+        *dir = RDIR_TOCLIENT;
+    else if (r->app_proto == APP_PROTO_HTTP && !req)
+        *dir = RDIR_BOTH; /* headers, file_data: either message */
     else
-        *dir = resp ? RDIR_TOCLIENT : RDIR_TOSERVER;
+        *dir = RDIR_TOSERVER;
     *need = 0;
     if (r->app_proto == APP_PROTO_HTTP) {
         *need = HTTP_PROG_LINE;
@@ -449,7 +479,8 @@ static bool app_rule_match(struct detect_thread *dt, const struct detect_app *da
         for (uint32_t idx = 0; !hit; idx++) {
             const uint8_t *d;
             size_t n;
-            if (!view_buffer(v, da->dir[rid], (enum rule_buffer)b, idx, &d, &n))
+            if (!view_buffer(v, da->dir[rid] == RDIR_BOTH ? v->dir : da->dir[rid],
+                             (enum rule_buffer)b, idx, &d, &n))
                 break;
             if (r->xform[b] != 0 && !transform(dt, r->xform[b], &d, &n))
                 break;
