@@ -2000,6 +2000,10 @@ void http_eof(struct http_state *s, int dir)
     if (s == NULL || (dir != APP_DIR_TOSERVER && dir != APP_DIR_TOCLIENT))
         return;
     d = &s->d[dir];
+    /* headers the close cuts off end there, as libhtp completes them */
+    if (!d->dead && !d->stopped && d->st == HTTP_ST_HEADERS && d->tx != NULL &&
+        http_flush_pending(s, dir) == 0)
+        (void)http_headers_done(s, dir);
     if (!d->dead && !d->stopped && d->st == HTTP_ST_BODY_CLOSE)
         http_msg_done(s, dir);
     d->eof = true;

@@ -1148,6 +1148,17 @@ TEST(body_until_close)
     http_eof(s, TC);
     CHECK_INT(http_tx_progress(http_tx_at(s, 0), TC), HTTP_PROG_BODY);
     http_state_destroy(s);
+    /* headers the close cuts off (no empty line) are complete at the close,
+     * as libhtp has them (suricata-verify http-close-headers) */
+    s = mk(NULL);
+    feed(s, TS, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    feed(s, TC, "HTTP/1.0 200 OK\r\nServer:ng1nx\r\n");
+    tx = http_tx_at(s, 0);
+    CHECK(http_tx_progress(tx, TC) < HTTP_PROG_HEADERS);
+    http_eof(s, TC);
+    CHECK_INT(http_tx_progress(tx, TC), HTTP_PROG_DONE);
+    BUF(tx, RULE_BUF_HTTP_SERVER, "ng1nx");
+    http_state_destroy(s);
 }
 
 TEST(http09)
