@@ -167,6 +167,7 @@ enum http_st {
     HTTP_ST_CHUNK_END,
     HTTP_ST_TRAILER,
     HTTP_ST_BODY_CLOSE,
+    HTTP_ST_PEEK09, /* a request line without protocol: HTTP/0.9, unless a header follows */
 };
 
 struct http_dir {
@@ -1361,13 +1362,18 @@ static int http_request_line(struct http_state *s, const uint8_t *line, size_t c
     if (r != 0)
         return r;
     d->hdr_bytes = 0;
-    if (tx->is_09) {
-        m->prog = HTTP_PROG_DONE;
-        return 0;
-    }
     d->tx = tx;
-    d->st = HTTP_ST_HEADERS;
+    /* without a protocol: HTTP/0.9 (no headers), unless the next line is
+     * a header, as libhtp decides ("missing protocol") */
+    d->st = tx->is_09 ? HTTP_ST_PEEK09 : HTTP_ST_HEADERS;
     return 0;
+}
+
+/* The request without protocol is HTTP/0.9 after all: complete. */
+static void http_09_done(struct http_dir *d)
+{
+    d->tx->m[APP_DIR_TOSERVER].prog = HTTP_PROG_DONE;
+    d->st = HTTP_ST_LINE;
 }
 
 /* The oldest transaction still waiting for its response, or NULL. */
@@ -1611,6 +1617,14 @@ static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t 
 
     if (c > 0 && line[c - 1] == '\r')
         c--;
+    if (d->st == HTTP_ST_PEEK09) {
+        if (c > 0 && !http_ws(line[0]) && http_name_line(line, c)) {
+            d->tx->is_09 = false;
+            d->st = HTTP_ST_HEADERS;
+        } else {
+            http_09_done(d);
+        }
+    }
     switch (d->st) {
     case HTTP_ST_LINE:
         while (dir == APP_DIR_TOCLIENT && c > 0 && line[0] == '\r') {
@@ -2000,6 +2014,8 @@ void http_eof(struct http_state *s, int dir)
     if (s == NULL || (dir != APP_DIR_TOSERVER && dir != APP_DIR_TOCLIENT))
         return;
     d = &s->d[dir];
+    if (d->st == HTTP_ST_PEEK09 && d->tx != NULL)
+        http_09_done(d);
     /* headers the close cuts off end there, as libhtp completes them */
     if (!d->dead && !d->stopped && d->st == HTTP_ST_HEADERS && d->tx != NULL &&
         http_flush_pending(s, dir) == 0)

@@ -1168,6 +1168,10 @@ TEST(http09)
 
     CHECK_INT(feed(s, TS, "GET /\r\n"), 0);
     tx = http_tx_at(s, 0);
+    /* HTTP/0.9 unless a header line follows (libhtp): decided by the next
+     * line or the end of the direction */
+    CHECK_INT(http_tx_progress(tx, TS), HTTP_PROG_LINE);
+    http_eof(s, TS);
     CHECK_INT(http_tx_progress(tx, TS), HTTP_PROG_DONE);
     BUF(tx, RULE_BUF_HTTP_URI, "/");
     NOBUF(tx, RULE_BUF_HTTP_PROTOCOL);
@@ -1178,6 +1182,23 @@ TEST(http09)
     BUF(tx, RULE_BUF_HTTP_RESPONSE_BODY, "<html>raw 0.9 body</html>");
     NOBUF(tx, RULE_BUF_HTTP_STAT_CODE);
     CHECK_INT(ev_total(s), 0);
+    http_state_destroy(s);
+
+    /* a request line missing its protocol, then headers: a request with
+     * headers (suricata-verify http-missing-protocol) */
+    s = mk(NULL);
+    CHECK_INT(feed(s, TS, "GET /gen.php?x=1\r\nHost: h\r\nUser-Agent: u\r\n\r\n"), 0);
+    tx = http_tx_at(s, 0);
+    CHECK_INT(http_tx_progress(tx, TS), HTTP_PROG_DONE);
+    BUF(tx, RULE_BUF_HTTP_HEADER_NAMES, "\r\nHost\r\nUser-Agent\r\n\r\n");
+    BUF(tx, RULE_BUF_HTTP_HOST, "h");
+    /* and a 0.9 request followed by another request */
+    http_state_destroy(s);
+    s = mk(NULL);
+    CHECK_INT(feed(s, TS, "GET /a\r\nGET /b HTTP/1.1\r\n\r\n"), 0);
+    CHECK_INT(http_tx_count(s), 2);
+    CHECK_INT(http_tx_progress(http_tx_at(s, 0), TS), HTTP_PROG_DONE);
+    BUF(http_tx_at(s, 1), RULE_BUF_HTTP_URI, "/b");
     http_state_destroy(s);
 }
 
