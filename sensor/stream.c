@@ -710,7 +710,8 @@ static void stream_start_syn(struct stream_ctx *ctx, struct tcp_session *s, cons
     stream_dir_syn(&s->d[d], p);
 }
 
-/* A SYN with a TCP Fast Open option (kind 34) may carry data (RFC 7413):
+/* A SYN with a TCP Fast Open option (kind 34, or 254 with the experimental
+ * magic) may carry data (RFC 7413):
  * as Suricata, it goes into the client's stream at offset 0 and the
  * handshake then expects it acknowledged. */
 static void stream_syn_data(struct stream_ctx *ctx, struct tcp_session *s, const struct packet *p,
@@ -718,7 +719,12 @@ static void stream_syn_data(struct stream_ctx *ctx, struct tcp_session *s, const
 {
     struct stream_dir *sd = &s->d[d];
 
-    if (p->payload_len == 0 || stream_tcp_opt(p, 34, 0) == 0)
+    uint32_t exp = stream_tcp_opt(p, 254, 0);
+
+    /* option 34, or the experimental form: kind 254 with magic 0xF989 */
+    if (p->payload_len == 0 ||
+        (stream_tcp_opt(p, 34, 0) == 0 &&
+         (exp == 0 || p->l4[exp + 1] < 4 || p->l4[exp + 2] != 0xf9 || p->l4[exp + 3] != 0x89)))
         return;
     s->tfo = true;
     stream_data(ctx, sd, 0, p->payload, p->payload_len, r);
