@@ -2088,6 +2088,23 @@ static bool http_out(const struct http_buf *b, bool present, const uint8_t **dat
 /* The ids named after a header (user_agent, cookie/set-cookie, ... content_len)
  * and protocol, header, header_raw, header_names, start follow dir; the
  * others ignore it. */
+bool http_tx_header_at(const struct http_tx *tx, int dir, size_t i, const uint8_t **name,
+                       size_t *nlen, const uint8_t **val, size_t *vlen)
+{
+    const struct http_msg *m;
+
+    if (tx == NULL || (dir != APP_DIR_TOSERVER && dir != APP_DIR_TOCLIENT))
+        return false;
+    m = &tx->m[dir];
+    if (!m->hdr_done || i >= m->nmh)
+        return false;
+    *name = m->mstore.p + m->mh[i].name;
+    *nlen = m->mh[i].name_len;
+    *val = m->mstore.p + m->mh[i].val;
+    *vlen = m->mh[i].val_len;
+    return true;
+}
+
 bool http_tx_buffer_dir(const struct http_tx *tx, enum rule_buffer id, int dir,
                         const uint8_t **data, size_t *len)
 {

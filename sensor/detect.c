@@ -433,6 +433,7 @@ void detect_thread_destroy(struct detect_thread *dt)
     hs_free_scratch(dt->scratch);
     detect_rule_ctx_destroy(dt->rctx);
     free(dt->xbuf);
+    free(dt->hbuf);
     free(dt->stamp);
     free(dt->cand);
     free(dt);

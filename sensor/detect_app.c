@@ -57,6 +57,7 @@ static bool buf_is_response(enum rule_buffer b)
     case RULE_BUF_HTTP_SERVER:
     case RULE_BUF_HTTP_LOCATION:
     case RULE_BUF_HTTP_RESPONSE_BODY:
+    case RULE_BUF_HTTP_RESPONSE_HEADER:
         return true;
     default:
         return false;
@@ -338,6 +339,7 @@ int detect_app_scratch(const struct detect_app *da, hs_scratch_t **scratch)
 struct app_view {
     uint8_t proto;
     int dir;
+    struct detect_thread *dt; /* its hbuf holds a composed header instance */
     const uint8_t *raw; /* stream bytes held in p's direction, or NULL */
     size_t rawlen;
     struct http_tx *tx;
@@ -352,6 +354,28 @@ static bool view_buffer(const struct app_view *v, int rdir, enum rule_buffer b, 
 {
     switch (v->proto) {
     case APP_PROTO_HTTP:
+        if (b == RULE_BUF_HTTP_REQUEST_HEADER || b == RULE_BUF_HTTP_RESPONSE_HEADER) {
+            /* each header, "Name: value", composed in the thread's buffer */
+            const uint8_t *nm, *val;
+            size_t nl, vl;
+            struct detect_thread *dt = v->dt;
+            int hd = b == RULE_BUF_HTTP_REQUEST_HEADER ? APP_DIR_TOSERVER : APP_DIR_TOCLIENT;
+            if (dt == NULL || !http_tx_header_at(v->tx, hd, idx, &nm, &nl, &val, &vl))
+                return false;
+            if (nl + vl + 2 > dt->hcap) {
+                uint8_t *nb = realloc(dt->hbuf, nl + vl + 2);
+                if (nb == NULL)
+                    return false;
+                dt->hbuf = nb;
+                dt->hcap = nl + vl + 2;
+            }
+            memcpy(dt->hbuf, nm, nl);
+            memcpy(dt->hbuf + nl, ": ", 2);
+            memcpy(dt->hbuf + nl + 2, val, vl);
+            *d = dt->hbuf;
+            *n = nl + 2 + vl;
+            return true;
+        }
         if (idx > 0)
             return false;
         if (b == RULE_BUF_HTTP_RESPONSE_BODY && rdir == RDIR_TOSERVER)
@@ -473,7 +497,7 @@ static bool app_rule_match(struct detect_thread *dt, const struct detect_app *da
         (v->raw == NULL || !detect_rule_eval(dt->rctx, r, p, v->raw, v->rawlen)))
         return false;
     for (int b = 1; b < RULE_BUF_COUNT; b++) {
-        bool hit = false;
+        bool hit = false, present = false;
         if (!(bufs & (1ull << b)))
             continue;
         for (uint32_t idx = 0; !hit; idx++) {
@@ -482,11 +506,17 @@ static bool app_rule_match(struct detect_thread *dt, const struct detect_app *da
             if (!view_buffer(v, da->dir[rid] == RDIR_BOTH ? v->dir : da->dir[rid],
                              (enum rule_buffer)b, idx, &d, &n))
                 break;
+            present = true;
+            if (r->absent & (1ull << b))
+                break;
             if (r->xform[b] != 0 && !transform(dt, r->xform[b], &d, &n))
                 break;
             hit = detect_payload_match_buf(dt->rctx, r, (enum rule_buffer)b, d, n) == 1;
         }
-        if (!hit)
+        /* absent: only a missing buffer; absent: or_else: missing, or its tests */
+        if (!present && ((r->absent | r->absent_or_else) & (1ull << b)))
+            continue;
+        if (!hit || (r->absent & (1ull << b)))
             return false;
     }
     return app_tests_match(r, v, p->ts_usec / 1000000u);
@@ -572,7 +602,8 @@ static int app_http(struct detect_thread *dt, const struct detect_app *da,
     for (size_t i = 0; i < http_tx_count(a->http); i++) {
         struct http_tx *tx = http_tx_at(a->http, i);
         uint32_t *done = http_tx_user(tx);
-        struct app_view v = {.proto = APP_PROTO_HTTP, .tx = tx, .raw = raw, .rawlen = rawlen};
+        struct app_view v = {
+            .proto = APP_PROTO_HTTP, .tx = tx, .dt = dt, .raw = raw, .rawlen = rawlen};
 
         for (int d = 0; d < 2; d++) {
             uint32_t from = (*done >> (8 * d)) & 0xff;

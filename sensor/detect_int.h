@@ -69,6 +69,8 @@ struct detect_thread {
     struct detect_rule_ctx *rctx;   /* pcre scratch, flow-variable layout, thresholds */
     uint8_t *xbuf;                  /* a transformed buffer (detect_app.c) */
     size_t xcap;
+    uint8_t *hbuf;                  /* one composed HTTP header instance (detect_app.c) */
+    size_t hcap;
 };
 
 /* One fast pattern of one rule, while building. */

@@ -79,6 +79,8 @@ static const struct buf_kw buf_kws[] = {
     {"http.location", RULE_BUF_HTTP_LOCATION, APP_PROTO_HTTP, STICKY},
     {"http_location", RULE_BUF_HTTP_LOCATION, APP_PROTO_HTTP, STICKY},
     {"http.response_body", RULE_BUF_HTTP_RESPONSE_BODY, APP_PROTO_HTTP, STICKY},
+    {"http.request_header", RULE_BUF_HTTP_REQUEST_HEADER, APP_PROTO_HTTP, STICKY},
+    {"http.response_header", RULE_BUF_HTTP_RESPONSE_HEADER, APP_PROTO_HTTP, STICKY},
     /* file_data: the HTTP body (the response's; to_server rules the request's) */
     {"file_data", RULE_BUF_HTTP_RESPONSE_BODY, APP_PROTO_HTTP, STICKY},
     {"file.data", RULE_BUF_HTTP_RESPONSE_BODY, APP_PROTO_HTTP, STICKY},
@@ -274,6 +276,30 @@ static int kw_urilen(struct rparse *p, char *v)
         (rc = set_app_proto(p, APP_PROTO_HTTP)) != 0)
         return rc;
     return length_test(p, k->buf, rule_trim(v));
+}
+
+/* absent[: or_else]: the current sticky buffer matches when it is missing
+ * (Suricata 8); with or_else, also when present and its tests match. */
+static int kw_absent(struct rparse *p, char *v)
+{
+    uint64_t bit;
+
+    if (p->cur_buf == RULE_BUF_PAYLOAD)
+        return rp_err(p, "needs a sticky buffer before it");
+    bit = 1ull << p->cur_buf;
+    if ((p->r->absent | p->r->absent_or_else) & bit)
+        return rp_err(p, "given twice for the same buffer");
+    if (v == NULL) {
+        for (size_t i = 0; i < p->r->nmatches; i++)
+            if (p->r->matches[i].buffer == p->cur_buf)
+                return rp_err(p, "a buffer that must be absent can't have tests");
+        p->r->absent |= bit;
+        return 0;
+    }
+    if (strcmp(v, "or_else") != 0)
+        return rp_err(p, "invalid value '%s' (expected or_else)", v);
+    p->r->absent_or_else |= bit;
+    return 0;
 }
 
 static int app_test_append(struct rparse *p, enum rule_app_test_kind kind,
@@ -519,6 +545,14 @@ static const struct {
     {"tls_cert_valid", kw_tls_valid, false},
 };
 
+/* Keywords whose value is optional. */
+static const struct {
+    const char *name;
+    int (*fn)(struct rparse *p, char *v);
+} app_kws_opt[] = {
+    {"absent", kw_absent},
+};
+
 int rule_app_keyword(struct rparse *p, const char *name, char *v)
 {
     if (v != NULL && *v == '\0') {
@@ -543,6 +577,9 @@ int rule_app_keyword(struct rparse *p, const char *name, char *v)
             return 0;
         }
     }
+    for (size_t i = 0; i < KANSHI_ARRAY_LEN(app_kws_opt); i++)
+        if (strcmp(app_kws_opt[i].name, name) == 0)
+            return app_kws_opt[i].fn(p, v);
     for (size_t i = 0; i < KANSHI_ARRAY_LEN(app_kws); i++) {
         if (strcmp(app_kws[i].name, name) == 0) {
             if (app_kws[i].value && v == NULL)

@@ -752,6 +752,13 @@ int rule_payload_finish(struct rparse *p)
         }
         prev->next |= bits;
     }
+    /* "absent" (rule_app.c) leaves its buffer without tests */
+    for (size_t i = 0; i < r->nmatches; i++) {
+        if (r->absent & (1ull << r->matches[i].buffer)) {
+            p->kw = "absent";
+            return rp_err(p, "a buffer that must be absent can't have tests");
+        }
+    }
     /* a fast_pattern:only content can't anchor a relative test */
     for (size_t i = 0; i < r->nmatches; i++) {
         const struct rule_match *m = &r->matches[i];

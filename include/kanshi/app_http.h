@@ -113,6 +113,11 @@ bool http_tx_buffer(const struct http_tx *tx, enum rule_buffer id, const uint8_t
  * start; cookie is Set-Cookie in responses); response-only ids ignore dir. */
 bool http_tx_buffer_dir(const struct http_tx *tx, enum rule_buffer id, int dir,
                         const uint8_t **data, size_t *len);
+/* Header i (0, 1, ...) of side dir once its headers are complete, merged
+ * as the http.header buffer has them (repeated names joined with ", "):
+ * true with the name and value set, false past the last one. */
+bool http_tx_header_at(const struct http_tx *tx, int dir, size_t i, const uint8_t **name,
+                       size_t *nlen, const uint8_t **val, size_t *vlen);
 /* Numeric facts for EVE and keywords: status code (0 when none), content
  * length of the request or response body as declared (-1 when none). */
 int http_tx_status(const struct http_tx *tx);

@@ -163,6 +163,9 @@ enum rule_buffer {
     RULE_BUF_TLS_JA3S_HASH,
     RULE_BUF_TLS_JA3S_STRING,
     RULE_BUF_TLS_CERTS, /* multi: each certificate's DER */
+    /* HTTP, multi: each header as "Name: value" (merged as http.header) */
+    RULE_BUF_HTTP_REQUEST_HEADER,
+    RULE_BUF_HTTP_RESPONSE_HEADER,
     RULE_BUF_COUNT
 };
 _Static_assert(RULE_BUF_COUNT <= 64, "struct rule's buffers mask is 64 bits");
@@ -472,6 +475,8 @@ struct rule {
     uint8_t app_proto;
     uint64_t buffers;
     uint8_t xform[RULE_BUF_COUNT];
+    uint64_t absent;         /* buffers with "absent": match only when missing */
+    uint64_t absent_or_else; /* "absent: or_else": missing, or the tests match */
     struct rule_app_test *app_tests;
     size_t napp_tests;
 

@@ -107,6 +107,19 @@ case_run http-split http "1:1 2:1 3:1 4:1 5:1 6:1 7:1 8:1 9:1 10:1 11:1 12:1 15:
 tcp 10.0.0.5:40001 > 192.0.2.80:80 split=3 "$GET" server:"$OK"
 EOF
 
+# --- headers one by one, and buffers that must be absent -------------------
+cat >"$tmp/http-hdr.rules" <<'R'
+alert http any any -> any any (msg:"a whole header"; http.request_header; content:"Host: a"; startswith; endswith; sid:1;)
+alert http any any -> any any (msg:"response header"; http.response_header; content:"X-Id: 7"; bsize:7; sid:2;)
+alert http any any -> any any (msg:"no body"; http.request_body; absent; http.method; content:"GET"; sid:3;)
+alert http any any -> any any (msg:"body absent or not evil"; http.request_body; absent: or_else; content:!"evil"; sid:4;)
+alert http any any -> any any (msg:"body present"; http.request_body; bsize:>0; sid:5;)
+R
+case_run http-headers http-hdr "1:2 2:2 3:1 4:1 5:1" <<'EOF'
+tcp 10.0.0.5:40005 > 192.0.2.80:80 "GET /a HTTP/1.1\r\nHost: a\r\n\r\n" server:"HTTP/1.1 200 OK\r\nX-Id: 7\r\nContent-Length: 0\r\n\r\n"
+tcp 10.0.0.5:40006 > 192.0.2.80:80 "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nevil" server:"HTTP/1.1 200 OK\r\nX-Id: 7\r\nContent-Length: 0\r\n\r\n"
+EOF
+
 # --- pipelining: two requests, one alert each; chunked body ------------------
 cat >"$tmp/http-pipe.rules" <<'R'
 alert http any any -> any any (msg:"each uri"; http.uri; content:"/item"; sid:1;)

@@ -142,7 +142,7 @@ SUPPORTED = set("""
     http_server http.location http_location http.response_body file_data file.data
     http_method http_uri http_raw_uri http_host http_raw_host http_user_agent http_cookie
     http_header http_raw_header http_client_body http_server_body http_stat_code
-    http_stat_msg
+    http_stat_msg http.request_header http.response_header absent
     dns.query dns_query dns.opcode dns.rrtype
     tls.sni tls_sni tls.cert_subject tls_cert_subject tls.cert_issuer tls_cert_issuer
     tls.cert_serial tls_cert_serial tls.cert_fingerprint tls_cert_fingerprint tls.certs

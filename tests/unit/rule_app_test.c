@@ -270,6 +270,32 @@ TEST(errors)
               "tls_cert_valid: takes no value");
     CHECK_STR(bad(T("http.uri; pcre:\"/x/H\";")),
               "pcre: modifier 'H' in a rule that already selected buffer http.uri");
+    CHECK_STR(bad(H("absent;")), "absent: needs a sticky buffer before it");
+    CHECK_STR(bad(H("http.uri; absent: maybe;")),
+              "absent: invalid value 'maybe' (expected or_else)");
+    CHECK_STR(bad(H("http.uri; absent; absent;")), "absent: given twice for the same buffer");
+    CHECK_STR(bad(H("http.uri; content:\"a\"; absent;")),
+              "absent: a buffer that must be absent can't have tests");
+    CHECK_STR(bad(H("http.uri; absent; content:\"a\";")),
+              "absent: a buffer that must be absent can't have tests");
+}
+
+TEST(absent_and_header_buffers)
+{
+    const struct rule *r = load(H("http.request_body; absent; http.method; content:\"POST\";"));
+
+    CHECK(r != NULL && r->absent == (1ull << RULE_BUF_HTTP_REQUEST_BODY) &&
+          r->absent_or_else == 0);
+    r = load(H("http.request_body; absent: or_else; content:!\"abc\";"));
+    CHECK(r != NULL && r->absent_or_else == (1ull << RULE_BUF_HTTP_REQUEST_BODY));
+    CHECK_INT(on(r, RULE_BUF_HTTP_REQUEST_BODY, "xyz"), 1);
+    CHECK_INT(on(r, RULE_BUF_HTTP_REQUEST_BODY, "abc"), 0);
+    r = load(H("http.request_header; content:\"Connection: Upgrade\"; startswith; endswith;"));
+    CHECK(r != NULL && r->matches[0].buffer == RULE_BUF_HTTP_REQUEST_HEADER);
+    CHECK_INT(on(r, RULE_BUF_HTTP_REQUEST_HEADER, "Connection: Upgrade"), 1);
+    CHECK_INT(on(r, RULE_BUF_HTTP_REQUEST_HEADER, "Connection: Upgrade, x"), 0);
+    r = load(H("http.response_header; content:\"first\";"));
+    CHECK(r != NULL && r->matches[0].buffer == RULE_BUF_HTTP_RESPONSE_HEADER);
 }
 
 int main(void)
@@ -281,6 +307,7 @@ int main(void)
     RUN(pcre_buffers);
     RUN(state_tests);
     RUN(errors);
+    RUN(absent_and_header_buffers);
     ruleset_destroy(rs);
     return test_summary("rule_app");
 }
