@@ -4,13 +4,22 @@
  *   kanshi-sig lint  RULES...            every rule error as FILE:LINE: KEYWORD: reason
  *   kanshi-sig test  -S RULES -r PCAP... alerts (EVE) and per-sid counts over captures
  *   kanshi-sig stats RULES...            loaded, rejected by reason, patterns, compile
+ *   kanshi-sig keygen --out PREFIX       release key pair for signed bundles
+ *   kanshi-sig bundle --key K --version N -o OUT RULES...   signed rules bundle
+ *   kanshi-sig verify --pub P FILE       check a bundle; show [--pub P] FILE
  *
  * It loads rules with the same parser and compiles them with the same
  * detection engine as kanshi-sensor, and `test` runs the sensor's own worker
- * pipeline, so what passes here behaves the same on every sensor.
+ * pipeline, so what passes here behaves the same on every sensor.  `bundle`
+ * refuses rules that `lint` or the engine would refuse, so a signed bundle
+ * never carries a ruleset a sensor cannot compile (include/kanshi/bundle.h
+ * has the container's format).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +27,10 @@
 #include <unistd.h>
 
 #include <hs.h>
+#include <maxminddb.h>
 #include <time.h>
 
+#include "kanshi/bundle.h"
 #include "kanshi/capture.h"
 #include "kanshi/decode.h"
 #include "kanshi/config.h"
@@ -54,29 +65,31 @@ struct sig {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kanshi-sig lint  [-c CONFIG] RULES...\n"
-               "       kanshi-sig test  [-c CONFIG] -S RULES -r PCAP... [-l DIR | --eve FILE]\n"
-               "       kanshi-sig stats [-c CONFIG] [--hs-cache DIR] RULES...\n"
-               "       kanshi-sig bench [-c CONFIG] -S RULES -r PCAP... [--repeat N]\n"
-               "\n"
-               "RULES is a rules file or a directory of *.rules files.\n"
-               "  lint   print every rule that does not load, as FILE:LINE: KEYWORD: reason;\n"
-               "         exit 1 when there is any\n"
-               "  test   run the rules over captures as kanshi-sensor would; print per-sid\n"
-               "         alert counts, and the alerts as EVE JSON with -l or --eve\n"
-               "  stats  rules loaded, rejected by reason, fast patterns, groups, compile\n"
-               "         time and database size\n"
-               "  bench  time the sensor's pipeline over the captures (held in memory) and\n"
-               "         Hyperscan alone over the same payloads with the same patterns\n"
-               "\n"
-               "  -c, --config FILE   sensor config for vars (address and port groups)\n"
-               "  -S, --rules PATH    rules (test)\n"
-               "      --hs-cache DIR  load/store compiled Hyperscan databases in DIR\n"
-               "                      (made if missing)\n"
-               "  -r, --read FILE     capture file, repeatable (test)\n"
-               "  -l, --log-dir DIR   write DIR/eve.json (test)\n"
-               "      --eve FILE      write alerts to FILE, '-' for stdout (test)\n"
-               "  -h, --help          this help\n");
+    fprintf(f,
+            "usage: kanshi-sig lint   [-c CONFIG] RULES...\n"
+            "       kanshi-sig test   [-c CONFIG] -S RULES -r PCAP... [-l DIR | --eve FILE]\n"
+            "       kanshi-sig stats  [-c CONFIG] [--hs-cache DIR] RULES...\n"
+            "       kanshi-sig bench  [-c CONFIG] -S RULES -r PCAP... [--repeat N]\n"
+            "       kanshi-sig keygen --out PREFIX\n"
+            "       kanshi-sig bundle --key KEY --version N [--min-sensor-version V]\n"
+            "              [--vars FILE] [--threshold FILE] [--geoip FILE]... -o OUT RULES...\n"
+            "       kanshi-sig verify --pub PUB... FILE\n"
+            "       kanshi-sig show   [--pub PUB...] FILE\n"
+            "RULES is a rules file or a directory of *.rules files.\n"
+            "  lint    print each rule that does not load (FILE:LINE: KEYWORD: reason)\n"
+            "  test    run the rules over captures as kanshi-sensor would: per-sid alert\n"
+            "          counts, and the alerts as EVE JSON with -l or --eve\n"
+            "  stats   rules loaded and rejected by reason, patterns, compile time, size\n"
+            "  bench   the sensor's pipeline against Hyperscan alone over the captures\n"
+            "  keygen  release key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub\n"
+            "  bundle  lint and compile the rules, then write them signed to OUT\n"
+            "  verify  check a bundle's signature and files; print its kind and version\n"
+            "  show    print a bundle's manifest, verified with --pub (else its header)\n"
+            "  -c, --config FILE  sensor config (vars)  -S, --rules PATH   rules (test)\n"
+            "  -r, --read FILE    capture, repeatable   -l, --log-dir DIR  DIR/eve.json\n"
+            "      --eve FILE     alerts to FILE, '-'       --hs-cache DIR Hyperscan cache\n"
+            "  -o, --out PATH     bundle, key prefix    -h, --help         this help\n"
+            "See kanshi-sig(1) for every option.\n");
 }
 
 /* The reason key of an error message: the keyword before the first ':',
@@ -551,9 +564,393 @@ static int cmd_bench(struct sig *s, char **rules, size_t nrules, char **pcaps, s
     return 0;
 }
 
+/* --- signed bundles (include/kanshi/bundle.h) ---------------------------- */
+
+/* What goes into a rules bundle: one file each, read into memory. */
+struct sig_file {
+    char *name; /* name in the bundle */
+    char *path; /* where it was read from, for messages */
+    uint8_t *data;
+    size_t len;
+};
+
+struct sig_files {
+    struct sig_file *f;
+    size_t n;
+};
+
+static void sig_files_free(struct sig_files *fs)
+{
+    for (size_t i = 0; i < fs->n; i++) {
+        free(fs->f[i].name);
+        free(fs->f[i].path);
+        free(fs->f[i].data);
+    }
+    free(fs->f);
+    fs->f = NULL;
+    fs->n = 0;
+}
+
+static const char *sig_basename(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b != NULL ? b + 1 : path;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Reads path into the set under name; prints why not and returns -1. */
+static int sig_files_add(struct sig_files *fs, const char *path, const char *name)
+{
+    struct sig_file *n, *f;
+    char err[1024];
+
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].name, name) == 0) {
+            fprintf(stderr, "kanshi-sig: bundle: %s and %s would both be '%s' in the bundle\n",
+                    fs->f[i].path, path, name);
+            return -1;
+        }
+    if (!bundle_name_ok(name)) {
+        fprintf(stderr,
+                "kanshi-sig: bundle: %s: '%s' is not a bundle file name ([A-Za-z0-9._+-], "
+                "not starting with '.')\n",
+                path, name);
+        return -1;
+    }
+    n = kanshi_reallocarray(fs->f, fs->n + 1, sizeof(*fs->f));
+    if (n == NULL)
+        return -1;
+    fs->f = n;
+    f = &fs->f[fs->n];
+    memset(f, 0, sizeof(*f));
+    if (bundle_read_file(path, BUNDLE_MAX_SIZE, &f->data, &f->len, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s\n", err);
+        return -1;
+    }
+    f->name = strdup(name);
+    f->path = strdup(path);
+    fs->n++;
+    return f->name != NULL && f->path != NULL ? 0 : -1;
+}
+
+static int rules_name_filter(const struct dirent *d)
+{
+    return d->d_name[0] != '.' && has_suffix(d->d_name, ".rules");
+}
+
+/* The files a RULES argument stands for: the *.rules of a directory (the
+ * same ones ruleset_load_path() reads) and its classification.config, or
+ * the one file named *.rules. */
+static int sig_files_add_rules(struct sig_files *fs, const char *path)
+{
+    struct dirent **ents;
+    char sub[4096];
+    int n, rc = 0;
+
+    if (!is_dir(path)) {
+        if (!has_suffix(sig_basename(path), ".rules")) {
+            fprintf(stderr,
+                    "kanshi-sig: bundle: %s: a rules file must be named *.rules (sensors "
+                    "load only those from a bundle)\n",
+                    path);
+            return -1;
+        }
+        return sig_files_add(fs, path, sig_basename(path));
+    }
+    n = scandir(path, &ents, rules_name_filter, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name);
+        if (rc == 0)
+            rc = sig_files_add(fs, sub, ents[i]->d_name);
+        free(ents[i]);
+    }
+    free(ents);
+    snprintf(sub, sizeof(sub), "%s/classification.config", path);
+    if (rc == 0 && access(sub, F_OK) == 0)
+        rc = sig_files_add(fs, sub, "classification.config");
+    return rc;
+}
+
+static void print_key_id(FILE *f, const uint8_t id[BUNDLE_KEY_ID_LEN])
+{
+    for (int i = 0; i < BUNDLE_KEY_ID_LEN; i++)
+        fprintf(f, "%02x", id[i]);
+}
+
+static int cmd_keygen(const char *prefix)
+{
+    struct bundle_seckey sk;
+    struct bundle_pubkey pk;
+    uint8_t id[BUNDLE_KEY_ID_LEN];
+    char err[1024];
+
+    if (bundle_keygen(&sk, &pk) != 0) {
+        fprintf(stderr, "kanshi-sig: keygen: libsodium did not initialise\n");
+        return 1;
+    }
+    if (bundle_key_write(prefix, &sk, &pk, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: keygen: %s\n", err);
+        return 1;
+    }
+    memset(&sk, 0, sizeof(sk));
+    bundle_key_id(&pk, id);
+    printf("wrote %s.key (secret, mode 0600) and %s.pub, key id ", prefix, prefix);
+    print_key_id(stdout, id);
+    printf("\n");
+    return 0;
+}
+
+struct bundle_opts {
+    const char *key, *version, *min_version, *vars, *threshold, *out;
+    char **geoip;
+    size_t ngeoip;
+};
+
+/* Writes data to path through a temporary file and a rename, mode 0644. */
+static int write_file_atomic(const char *path, const uint8_t *data, size_t len)
+{
+    char tmp[4096];
+    size_t off = 0;
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    if (off < len || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Lints and compiles the rules exactly as `lint` and `stats` do (with the
+ * --vars and --threshold files), and only when every rule loads and the
+ * engine compiles, signs them into one bundle with those files and the
+ * GeoIP databases.
+ */
+static int cmd_bundle(struct sig *s, const struct bundle_opts *o, char **rules, size_t nrules)
+{
+    struct sig_files fs = {0};
+    struct bundle_file *bf = NULL;
+    struct bundle_seckey sk;
+    struct bundle_pubkey pk;
+    struct bundle_info info = {.kind = BUNDLE_KIND_RULES, .min_version = o->min_version};
+    struct detect_engine *de;
+    uint8_t *out = NULL, id[BUNDLE_KEY_ID_LEN];
+    size_t outlen = 0;
+    char err[1024] = "", *end;
+    int rc = 1, trc;
+
+    errno = 0;
+    info.version = strtoull(o->version, &end, 10);
+    if (errno != 0 || *end != '\0' || o->version[0] < '0' || o->version[0] > '9' ||
+        info.version == 0) {
+        fprintf(stderr, "kanshi-sig: bundle: --version '%s': give a whole number from 1\n",
+                o->version);
+        return 2;
+    }
+    /* the key first: a refused key file should not wait for a compile */
+    if (bundle_seckey_load(o->key, &sk, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < nrules; i++)
+        if (sig_files_add_rules(&fs, rules[i]) != 0)
+            goto out;
+    if (o->vars != NULL && sig_files_add(&fs, o->vars, "vars.yaml") != 0)
+        goto out;
+    if (o->threshold != NULL && sig_files_add(&fs, o->threshold, "threshold.config") != 0)
+        goto out;
+    for (size_t i = 0; i < o->ngeoip; i++) {
+        MMDB_s mmdb;
+        int st;
+        if (!has_suffix(sig_basename(o->geoip[i]), ".mmdb")) {
+            fprintf(stderr, "kanshi-sig: bundle: %s: a GeoIP database must be named *.mmdb\n",
+                    o->geoip[i]);
+            goto out;
+        }
+        if ((st = MMDB_open(o->geoip[i], MMDB_MODE_MMAP, &mmdb)) != MMDB_SUCCESS) {
+            fprintf(stderr, "kanshi-sig: bundle: %s: %s\n", o->geoip[i], MMDB_strerror(st));
+            goto out;
+        }
+        MMDB_close(&mmdb);
+        if (sig_files_add(&fs, o->geoip[i], sig_basename(o->geoip[i])) != 0)
+            goto out;
+    }
+
+    /* lint: every rule must load */
+    s->print_errors = true;
+    if (sig_load(s, rules, nrules) > 0)
+        goto out;
+    if (o->threshold != NULL && (trc = ruleset_load_threshold(s->rs, o->threshold)) < 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s: %s\n", o->threshold, kanshi_strerror(trc));
+        goto out;
+    }
+    if (s->errors > 0 || s->rs->nerrors > 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %zu error(s) above; not bundling\n",
+                s->errors > s->rs->nerrors ? s->errors : s->rs->nerrors);
+        goto out;
+    }
+    if (s->rs->nrules == 0) {
+        fprintf(stderr, "kanshi-sig: bundle: no rules; not bundling\n");
+        goto out;
+    }
+    /* compile: the sensor's own engine */
+    if (ruleset_finalize(s->rs) != 0 || sig_engine(s, &de, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: rules do not compile: %s; not bundling\n", err);
+        goto out;
+    }
+    detect_engine_destroy(de);
+
+    bf = kanshi_calloc(fs.n + 1, sizeof(*bf));
+    if (bf == NULL)
+        goto out;
+    for (size_t i = 0; i < fs.n; i++)
+        bf[i] = (struct bundle_file){.name = fs.f[i].name, .data = fs.f[i].data,
+                                     .len = fs.f[i].len};
+    if (bundle_build(&info, bf, fs.n, &sk, &out, &outlen, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: %s\n", err);
+        goto out;
+    }
+    if (write_file_atomic(o->out, out, outlen) != 0)
+        goto out;
+    bundle_seckey_public(&sk, &pk);
+    bundle_key_id(&pk, id);
+    printf("wrote %s: kind rules, version %" PRIu64 ", %zu rules in %zu files, %zu bytes, "
+           "key id ",
+           o->out, info.version, s->rs->nrules, fs.n, outlen);
+    print_key_id(stdout, id);
+    printf("\n");
+    rc = 0;
+out:
+    memset(&sk, 0, sizeof(sk));
+    free(out);
+    free(bf);
+    sig_files_free(&fs);
+    return rc;
+}
+
+/* Reads the --pub keys; prints why not and returns -1. */
+static int load_pubs(char **pubs, size_t npubs, struct bundle_pubkey **keys)
+{
+    char err[1024];
+
+    *keys = kanshi_calloc(npubs + 1, sizeof(**keys));
+    if (*keys == NULL)
+        return -1;
+    for (size_t i = 0; i < npubs; i++)
+        if (bundle_pubkey_load(pubs[i], &(*keys)[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "kanshi-sig: %s\n", err);
+            return -1;
+        }
+    return 0;
+}
+
+static void print_manifest(const struct bundle *b)
+{
+    uint8_t id[BUNDLE_KEY_ID_LEN];
+    time_t t = (time_t)bundle_created(b);
+    char when[64];
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(when, sizeof(when), "%" PRIu64, bundle_created(b));
+    bundle_signer(b, id);
+    printf("kind:               %s\n", bundle_kind(b));
+    printf("version:            %" PRIu64 "\n", bundle_version(b));
+    printf("created:            %s\n", when);
+    printf("min sensor version: %s\n", bundle_min_version(b)[0] ? bundle_min_version(b) : "any");
+    printf("signed by key id:   ");
+    print_key_id(stdout, id);
+    printf("\nfiles:              %zu\n", bundle_nfiles(b));
+    for (size_t i = 0; i < bundle_nfiles(b); i++) {
+        const struct bundle_file *f = bundle_file(b, i);
+        printf("  %10zu  ", f->len);
+        for (int j = 0; j < 32; j++)
+            printf("%02x", f->sha256[j]);
+        printf("  %s\n", f->name);
+    }
+}
+
+/* verify (show == false) or show: 0 verified, 1 refused or unreadable. */
+static int cmd_verify(const char *file, char **pubs, size_t npubs, bool show)
+{
+    struct bundle_pubkey *keys = NULL;
+    struct bundle *b = NULL;
+    uint8_t *data = NULL, id[BUNDLE_KEY_ID_LEN];
+    size_t len = 0;
+    uint64_t total;
+    char err[1024];
+    int rc = 1;
+
+    if (bundle_read_file(file, (size_t)BUNDLE_MAX_SIZE, &data, &len, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: %s\n", err);
+        return 1;
+    }
+    if (show && npubs == 0) {
+        if (bundle_peek_header(data, len, id, &total, err, sizeof(err)) != 0) {
+            fprintf(stderr, "kanshi-sig: %s: %s\n", file, err);
+        } else {
+            printf("format:             %d\nlength:             %" PRIu64 " (file: %zu)\n"
+                   "signed by key id:   ",
+                   BUNDLE_FORMAT, total, len);
+            print_key_id(stdout, id);
+            printf("\nsignature:          NOT CHECKED; the manifest is shown only once "
+                   "verified (--pub KEY)\n");
+            rc = 0;
+        }
+        free(data);
+        return rc;
+    }
+    if (load_pubs(pubs, npubs, &keys) != 0)
+        goto out;
+    if (bundle_open(&b, data, len, NULL, keys, npubs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kanshi-sig: %s: REJECTED: %s\n", file, err);
+        goto out;
+    }
+    if (show) {
+        printf("signature:          verified\n");
+        print_manifest(b);
+    } else {
+        printf("%s: verified: kind %s, version %" PRIu64 ", %zu files\n", file, bundle_kind(b),
+               bundle_version(b), bundle_nfiles(b));
+    }
+    rc = 0;
+out:
+    bundle_close(b);
+    free(keys);
+    free(data);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    enum { OPT_EVE = 256, OPT_REPEAT, OPT_HS_CACHE };
+    enum {
+        OPT_EVE = 256, OPT_REPEAT, OPT_HS_CACHE, OPT_KEY, OPT_VERSION, OPT_MINVER, OPT_VARS,
+        OPT_THRESHOLD, OPT_GEOIP, OPT_PUB
+    };
     unsigned repeat = 3;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"rules", required_argument, NULL, 'S'},
@@ -561,8 +958,17 @@ int main(int argc, char **argv)
         {"eve", required_argument, NULL, OPT_EVE}, {"help", no_argument, NULL, 'h'},
         {"repeat", required_argument, NULL, OPT_REPEAT},
         {"hs-cache", required_argument, NULL, OPT_HS_CACHE},
+        {"out", required_argument, NULL, 'o'},    {"key", required_argument, NULL, OPT_KEY},
+        {"version", required_argument, NULL, OPT_VERSION},
+        {"min-sensor-version", required_argument, NULL, OPT_MINVER},
+        {"vars", required_argument, NULL, OPT_VARS},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"geoip", required_argument, NULL, OPT_GEOIP}, {"pub", required_argument, NULL, OPT_PUB},
         {NULL, 0, NULL, 0},
     };
+    struct bundle_opts bo = {0};
+    char **pubs = NULL;
+    size_t npubs = 0;
     struct sig s = {0};
     char **rules = NULL, **pcaps = NULL;
     size_t nrules = 0, npcaps = 0;
@@ -577,7 +983,7 @@ int main(int argc, char **argv)
     }
     cmd = argv[1];
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "c:S:r:l:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:S:r:l:o:h", longopts, NULL)) != -1) {
         char ***arr = NULL;
         size_t *n = NULL;
         switch (ch) {
@@ -597,6 +1003,32 @@ int main(int argc, char **argv)
             break;
         case OPT_EVE:
             eve = optarg;
+            break;
+        case 'o':
+            bo.out = optarg;
+            break;
+        case OPT_KEY:
+            bo.key = optarg;
+            break;
+        case OPT_VERSION:
+            bo.version = optarg;
+            break;
+        case OPT_MINVER:
+            bo.min_version = optarg;
+            break;
+        case OPT_VARS:
+            bo.vars = optarg;
+            break;
+        case OPT_THRESHOLD:
+            bo.threshold = optarg;
+            break;
+        case OPT_GEOIP:
+            arr = &bo.geoip;
+            n = &bo.ngeoip;
+            break;
+        case OPT_PUB:
+            arr = &pubs;
+            n = &npubs;
             break;
         case OPT_HS_CACHE:
             s.hs_cache = optarg;
@@ -634,6 +1066,41 @@ int main(int argc, char **argv)
         a[nrules++] = argv[optind];
         rules = a;
     }
+    if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "verify") == 0 || strcmp(cmd, "show") == 0) {
+        if (strcmp(cmd, "keygen") == 0) {
+            if (bo.out == NULL || nrules != 0) {
+                fprintf(stderr, "kanshi-sig: keygen: give --out PREFIX and nothing else\n");
+                rc = 2;
+            } else {
+                rc = cmd_keygen(bo.out);
+            }
+        } else if (nrules != 1) {
+            fprintf(stderr, "kanshi-sig: %s: give one bundle file\n", cmd);
+            rc = 2;
+        } else if (strcmp(cmd, "verify") == 0 && npubs == 0) {
+            fprintf(stderr, "kanshi-sig: verify: give the trusted public key(s) with --pub\n");
+            rc = 2;
+        } else {
+            rc = cmd_verify(rules[0], pubs, npubs, strcmp(cmd, "show") == 0);
+        }
+        free(rules);
+        free(pubs);
+        free(pcaps);
+        free(bo.geoip);
+        return rc;
+    }
+    if (strcmp(cmd, "bundle") == 0) {
+        if (config != NULL) {
+            fprintf(stderr, "kanshi-sig: bundle: give vars with --vars FILE (it goes into the "
+                            "bundle), not -c\n");
+            return 2;
+        }
+        if (bo.key == NULL || bo.version == NULL || bo.out == NULL) {
+            fprintf(stderr, "kanshi-sig: bundle: give --key KEY, --version N and -o OUT\n");
+            return 2;
+        }
+        config = bo.vars;
+    }
     if (config_defaults(&s.cfg) != 0)
         return 1;
     if (config != NULL && config_load(&s.cfg, config, err, sizeof(err)) != 0) {
@@ -644,7 +1111,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "kanshi-sig: %s: give at least one rules file or directory\n", cmd);
         return 2;
     }
-    if (strcmp(cmd, "lint") == 0) {
+    if (strcmp(cmd, "bundle") == 0) {
+        rc = cmd_bundle(&s, &bo, rules, nrules);
+    } else if (strcmp(cmd, "lint") == 0) {
         rc = cmd_lint(&s, rules, nrules);
     } else if (strcmp(cmd, "stats") == 0) {
         rc = cmd_stats(&s, rules, nrules);
@@ -684,5 +1153,7 @@ int main(int argc, char **argv)
     config_fini(&s.cfg);
     free(rules);
     free(pcaps);
+    free(pubs);
+    free(bo.geoip);
     return rc;
 }
