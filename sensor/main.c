@@ -15,6 +15,10 @@
  * When the input ends or a signal stops the sensor, it waits up to
  * uplink.drain-timeout seconds for the collector to acknowledge everything.
  *
+ * SIGHUP reloads the rules (see "Rule reload" below): a thread loads and
+ * compiles the new ruleset beside the running one, and the packet loop
+ * swaps it in between two packets.
+ *
  * One worker runs the whole pipeline in this slice.  The flow table, the
  * decoder counters and the detection scratch are per-worker objects already,
  * so more workers (flow-hashed, as DESIGN.md §3 describes) add threads, not
@@ -22,7 +26,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +58,50 @@
 #define SENSOR_FULL_REPORT_USEC 10000000u
 
 /* Set from signal handlers, read by the packet loop. */
-static volatile sig_atomic_t sig_stop, sig_stats;
+static volatile sig_atomic_t sig_stop, sig_stats, sig_reload;
+
+struct options;
+
+/*
+ * A rule reload in progress and the reload counters.  One helper thread at
+ * a time: a loader (builds the new ruleset, engine and the worker's
+ * detection thread) or a reaper (frees the ruleset and engine a reload
+ * replaced).  The loader's fields marked (job) belong to it from its start
+ * until it sets `finished`; the packet loop reads them only after joining.
+ */
+enum reload_job { RELOAD_NONE, RELOAD_LOAD, RELOAD_REAP };
+
+struct reload {
+    enum reload_job job; /* the helper thread running, if any */
+    pthread_t thread;
+    atomic_bool finished; /* set by the helper thread as its last act */
+    bool requested;       /* a reload waits to start (requests coalesce) */
+    char *request_path;   /* its rules path; NULL: the rules in use */
+    char *current_path;   /* where the running rules came from; NULL: -S and rule-files */
+
+    /* (job) the load */
+    char *path; /* rules path to load, NULL: -S and rule-files */
+    struct ruleset *rs;
+    struct detect_engine *de;
+    struct detect_thread *dt;
+    int rc;
+    char err[1024];
+    unsigned errors_shown;
+    uint64_t t0_usec, load_usec, engine_usec, end_usec;
+
+    /* (job) the reap */
+    struct ruleset *old_rs;
+    struct detect_engine *old_de;
+
+    /* Counters and the outcome of the last reload (for a bundle's RESULT). */
+    uint64_t done, failed, last_ms;
+    int last_rc;
+    char last_err[1024];
+};
 
 struct sensor {
     struct sensor_config cfg;
+    const struct options *opts;
     struct ruleset *rs;
     struct detect_engine *de;
     struct worker *w;
@@ -68,6 +115,7 @@ struct sensor {
     uint64_t started_usec;
     uint64_t run_usec; /* time spent in the packet loop */
     unsigned rule_errors_shown;
+    struct reload reload;
 
     /* Uplink (NULL when uplink.endpoint is not set). */
     struct spool *spool;
@@ -133,8 +181,9 @@ static void usage(FILE *f)
             "  -h, --help            this help\n"
             "\n"
             "With uplink.endpoint in the config, alerts are spooled on disk and sent to the\n"
-            "collector.  Statistics go to stderr at exit and on SIGUSR1; SIGINT/SIGTERM stop\n"
-            "(a second signal cuts short the wait for the collector's acknowledgements).\n"
+            "collector.  Statistics go to stderr at exit and on SIGUSR1; SIGHUP reloads the\n"
+            "rules; SIGINT/SIGTERM stop (a second signal cuts short the wait for the\n"
+            "collector's acknowledgements).\n"
             "See kanshi-sensor(8) and sensor/kanshi-sensor.yaml.example.\n");
 }
 
@@ -275,15 +324,16 @@ static void parse_options(int argc, char **argv, struct options *o)
     }
 }
 
+/* arg: the count of errors reported so far for this ruleset. */
 static void on_rule_error(void *arg, const char *file, unsigned line, const char *msg)
 {
-    struct sensor *s = arg;
+    unsigned *shown = arg;
 
-    /* Every error is reported; a huge ruleset's errors are summarised by
-     * kanshi-sig stats, so the sensor's log is kept readable. */
-    if (s->rule_errors_shown++ < 200)
+    /* The first 200 errors are reported; a huge ruleset's errors are
+     * summarised by kanshi-sig stats, so the sensor's log is kept readable. */
+    if ((*shown)++ < 200)
         log_warnx("%s:%u: %s", file, line, msg);
-    else if (s->rule_errors_shown == 201)
+    else if (*shown == 201)
         log_warnx("further rule errors not shown");
 }
 
@@ -300,44 +350,98 @@ static bool is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void load_rules(struct sensor *s, const struct options *o)
+/* The i-th place rules come from: path, or -S then the config's rule-files. */
+static const char *rules_source(const struct sensor *s, const struct options *o, const char *path,
+                                size_t i)
+{
+    if (path != NULL)
+        return path;
+    return i < o->nrules ? o->rules[i] : s->cfg.rule_paths[i - o->nrules];
+}
+
+/*
+ * Loads a ruleset as start-up does: the config's vars, a classification
+ * file (the config's, else the classification.config beside the rules),
+ * the rules, the threshold file.  The rules are path (a rules file or
+ * directory, e.g. an applied bundle; its threshold.config, when it is a
+ * directory holding one, replaces the start-up one) or, when path is NULL,
+ * -S and the config's rule-files.  Rules that do not load are reported
+ * (counted in *shown) and left for the caller to judge (rs->nerrors).
+ * Returns 0 with *out set, or a negative code with "PATH: why" in err when
+ * a file cannot be read or memory runs out.  Any thread: it reads only the
+ * options and the config, which do not change after start-up.
+ */
+static int rules_load(const struct sensor *s, const struct options *o, const char *path,
+                      unsigned *shown, struct ruleset **out, char *err, size_t errlen)
 {
     struct rule_vars *vars;
+    struct ruleset *rs;
     const char *classification = s->cfg.classification;
     const char *threshold;
-    char cbuf[4096];
+    char cbuf[4096], tbuf[4096];
+    size_t nsrc = path != NULL ? 1 : o->nrules + s->cfg.nrule_paths;
     int rc;
-    size_t loaded = 0;
 
-    if (rule_vars_create(&vars) != 0 || config_apply_vars(&s->cfg, vars) != 0 ||
-        rule_vars_set_defaults(vars) != 0)
-        fatalx("out of memory");
-    if (ruleset_create(&s->rs, vars, on_rule_error, s) != 0)
-        fatalx("out of memory");
+    if (rule_vars_create(&vars) != 0)
+        goto nomem;
+    if (config_apply_vars(&s->cfg, vars) != 0 || rule_vars_set_defaults(vars) != 0) {
+        rule_vars_destroy(vars);
+        goto nomem;
+    }
+    if (ruleset_create(&rs, vars, on_rule_error, shown) != 0)
+        goto nomem;
     /* Without a classification file in the config, use the one shipped
      * beside the rules, as Suricata's rule directory layout has it. */
-    for (size_t i = 0; classification == NULL && i < o->nrules; i++) {
-        if (is_dir(o->rules[i])) {
-            snprintf(cbuf, sizeof(cbuf), "%s/classification.config", o->rules[i]);
+    for (size_t i = 0; classification == NULL && i < nsrc; i++) {
+        const char *src = rules_source(s, o, path, i);
+        if (is_dir(src)) {
+            snprintf(cbuf, sizeof(cbuf), "%s/classification.config", src);
             if (access(cbuf, R_OK) == 0)
                 classification = cbuf;
         }
     }
     if (classification != NULL) {
-        rc = ruleset_load_classification(s->rs, classification);
-        if (rc < 0 && rc != KANSHI_EPARSE)
-            fatalx("%s: %s", classification, kanshi_strerror(rc));
+        rc = ruleset_load_classification(rs, classification);
+        if (rc < 0 && rc != KANSHI_EPARSE) {
+            snprintf(err, errlen, "%.900s: %s", classification, kanshi_strerror(rc));
+            goto fail;
+        }
     }
-    for (size_t i = 0; i < o->nrules + s->cfg.nrule_paths; i++) {
-        const char *path = i < o->nrules ? o->rules[i] : s->cfg.rule_paths[i - o->nrules];
-        rc = ruleset_load_path(s->rs, path);
-        if (rc < 0)
-            fatalx("%s: %s", path, kanshi_strerror(rc));
-        loaded += (size_t)rc;
+    for (size_t i = 0; i < nsrc; i++) {
+        const char *src = rules_source(s, o, path, i);
+        if ((rc = ruleset_load_path(rs, src)) < 0) {
+            snprintf(err, errlen, "%.900s: %s", src, kanshi_strerror(rc));
+            goto fail;
+        }
     }
     threshold = o->threshold != NULL ? o->threshold : s->cfg.threshold_file;
-    if (threshold != NULL && (rc = ruleset_load_threshold(s->rs, threshold)) < 0)
-        fatalx("%s: %s", threshold, kanshi_strerror(rc));
+    if (path != NULL && is_dir(path)) {
+        snprintf(tbuf, sizeof(tbuf), "%s/threshold.config", path);
+        if (access(tbuf, F_OK) == 0)
+            threshold = tbuf;
+    }
+    if (threshold != NULL && (rc = ruleset_load_threshold(rs, threshold)) < 0) {
+        snprintf(err, errlen, "%.900s: %s", threshold, kanshi_strerror(rc));
+        goto fail;
+    }
+    *out = rs;
+    return 0;
+fail:
+    ruleset_destroy(rs);
+    return rc;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+}
+
+/* Start-up: a file that cannot be read stops the sensor; rules that do not
+ * load are reported and skipped, unless --strict. */
+static void load_rules(struct sensor *s, const struct options *o)
+{
+    char err[1024];
+
+    if (rules_load(s, o, NULL, &s->rule_errors_shown, &s->rs, err, sizeof(err)) != 0)
+        fatalx("%s", err);
     if (s->rs->nerrors > 0) {
         log_warnx("%zu rules loaded, %zu rules could not be loaded", s->rs->nrules,
                   s->rs->nerrors);
@@ -346,30 +450,30 @@ static void load_rules(struct sensor *s, const struct options *o)
     } else {
         log_info("%zu rules loaded", s->rs->nrules);
     }
-    (void)loaded;
 }
 
 /*
- * Builds the detection engine, through the Hyperscan database cache unless
- * --no-hs-cache: --hs-cache DIR (created when missing), else the config's
- * detect.cache-dir (used only when it exists).  One line says whether the
- * databases were compiled or loaded, and how long it took; a cache that
- * could not be used is said once here and costs only the compile.
+ * Builds the detection engine for rs, through the Hyperscan database cache
+ * unless --no-hs-cache: --hs-cache DIR (created at start-up when missing),
+ * else the config's detect.cache-dir (used only when it exists).  One line
+ * says whether the databases were compiled or loaded, and how long it took;
+ * a cache that could not be used is said once here and costs only the
+ * compile.  0 with *out set, or an error with the message in err.  Any
+ * thread (a reload builds its engine on its own thread).
  */
-static void build_engine(struct sensor *s, const struct options *o)
+static int engine_build(const struct sensor *s, const struct options *o, const struct ruleset *rs,
+                        struct detect_engine **out, char *err, size_t errlen)
 {
     struct detect_options dopt = {0};
     const struct detect_info *di;
-    char err[1024] = "";
     size_t ndb;
+    int rc;
 
     if (!o->no_hs_cache)
         dopt.cache_dir = o->hs_cache != NULL ? o->hs_cache : s->cfg.detect_cache_dir;
-    if (o->hs_cache != NULL && !o->no_hs_cache && mkdir(o->hs_cache, 0700) != 0 && errno != EEXIST)
-        log_warn("--hs-cache %s", o->hs_cache); /* the engine then says it is not used */
-    if (detect_engine_create_opts(&s->de, s->rs, &dopt, err, sizeof(err)) != 0)
-        fatalx("detection engine: %s", err);
-    di = detect_engine_info(s->de);
+    if ((rc = detect_engine_create_opts(out, rs, &dopt, err, errlen)) != 0)
+        return rc;
+    di = detect_engine_info(*out);
     ndb = di->cache_hits + di->cache_misses;
     if (!di->cache_used || ndb == 0) {
         const char *why = dopt.cache_dir != NULL ? di->cache_note : "disabled";
@@ -395,6 +499,17 @@ static void build_engine(struct sensor *s, const struct options *o)
                   "%zu database bytes, %zu old cache files removed",
                   di->rules, di->groups, di->patterns, di->no_fast_pattern, di->db_bytes,
                   di->cache_pruned);
+    return 0;
+}
+
+static void build_engine(struct sensor *s, const struct options *o)
+{
+    char err[1024] = "";
+
+    if (o->hs_cache != NULL && !o->no_hs_cache && mkdir(o->hs_cache, 0700) != 0 && errno != EEXIST)
+        log_warn("--hs-cache %s", o->hs_cache); /* the engine then says it is not used */
+    if (engine_build(s, o, s->rs, &s->de, err, sizeof(err)) != 0)
+        fatalx("detection engine: %s", err);
 }
 
 static void print_table_header(void)
@@ -612,6 +727,10 @@ static void print_stats(struct sensor *s)
     }
     fprintf(stderr, "  detect:   rules %zu  alerts %llu\n", s->rs ? s->rs->nrules : 0,
             (unsigned long long)s->alerts);
+    fprintf(stderr, "  reload:   reloads %llu  failed %llu  last %llu ms  rules %zu%s\n",
+            (unsigned long long)s->reload.done, (unsigned long long)s->reload.failed,
+            (unsigned long long)s->reload.last_ms, s->rs ? s->rs->nrules : 0,
+            s->reload.job == RELOAD_LOAD || s->reload.requested ? "  (reloading)" : "");
     if (s->run_usec > 0) {
         double rs = (double)s->run_usec / 1e6;
         struct rusage ru;
@@ -655,8 +774,21 @@ static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         sig_stats = 1;
+    else if (sig == SIGHUP)
+        sig_reload = 1;
     else if (sig_stop < 100)
         sig_stop = sig_stop + 1; /* the drain at exit ends on the next one */
+}
+
+/* The signals the packet loop handles; other threads keep them blocked, so
+ * that they interrupt the packet loop's wait, not a helper's. */
+static void sensor_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGHUP);
 }
 
 static void setup_signals(void)
@@ -668,8 +800,283 @@ static void setup_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* Statistics and reloads wait for the loop's next turn: a read of a
+     * capture file (a FIFO) must not fail with EINTR for them.  (The live
+     * capture's poll() returns at once anyway: Linux never restarts it.) */
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* SIGHUP from the start: one that comes while the sensor starts asks for a
+ * reload once it runs (the files may have changed after they were read)
+ * instead of killing it. */
+static void setup_sighup(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Starts fn(arg) on a thread with the sensor's signals blocked. */
+static int sensor_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t set, old;
+    int rc;
+
+    sensor_sigset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return -rc;
+}
+
+/*
+ * Rule reload.
+ *
+ * SIGHUP (or sensor_reload_request()) asks for one.  Between two packets the
+ * packet loop (reload_poll) starts a loader thread, which loads the rules as
+ * start-up did (same vars, classification and threshold files, same
+ * Hyperscan database cache: rules_load, engine_build) and makes the worker's
+ * detection thread for the new engine, while packets keep going through the
+ * old one.  When the loader is done, the packet loop, between two packets,
+ * gives the worker the new engine (worker_set_engine) and makes the new
+ * ruleset the one alerts are named from; from the next packet on, nothing
+ * uses the old ruleset and engine, and a reaper thread frees them.  A new
+ * load starts only once the reaper is done, so memory peaks at two rulesets.
+ * Requests made while a reload runs become one more reload after it.
+ *
+ * What is refused, as at start-up: a rules, classification or threshold file
+ * that cannot be read, an engine that does not build, and with --strict any
+ * rule that does not load.  Beyond start-up, a ruleset in which rules failed
+ * and none loaded is refused too: that is a broken file, not a wish to run
+ * without rules, and a running sensor has rules to keep (an empty rule file,
+ * with no error, is taken).  Otherwise the rules that do not load are
+ * reported and skipped, as at start-up.  A refused reload is logged and
+ * counted, and the sensor keeps its rules.
+ */
+static void *reload_load_main(void *arg)
+{
+    struct sensor *s = arg;
+    struct reload *r = &s->reload;
+    uint64_t t = now_usec();
+    int rc;
+
+    r->errors_shown = 0;
+    r->err[0] = '\0';
+    rc = rules_load(s, s->opts, r->path, &r->errors_shown, &r->rs, r->err, sizeof(r->err));
+    r->load_usec = now_usec() - t;
+    if (rc == 0 && r->rs->nerrors > 0) {
+        log_warnx("reload: %zu rules loaded, %zu rules could not be loaded", r->rs->nrules,
+                  r->rs->nerrors);
+        if (s->opts->strict || r->rs->nrules == 0) {
+            if (r->rs->nrules == 0)
+                snprintf(r->err, sizeof(r->err), "no rule loaded (%zu could not be loaded)",
+                         r->rs->nerrors);
+            else
+                snprintf(r->err, sizeof(r->err), "--strict: %zu rules could not be loaded",
+                         r->rs->nerrors);
+            rc = KANSHI_EPARSE;
+        }
+    }
+    t = now_usec();
+    if (rc == 0)
+        rc = engine_build(s, s->opts, r->rs, &r->de, r->err, sizeof(r->err));
+    if (rc == 0 && (rc = detect_thread_create(&r->dt, r->de)) != 0)
+        snprintf(r->err, sizeof(r->err), "detection thread: %s", kanshi_strerror(rc));
+    r->engine_usec = now_usec() - t;
+    if (rc != 0) {
+        detect_thread_destroy(r->dt);
+        detect_engine_destroy(r->de);
+        ruleset_destroy(r->rs);
+        r->dt = NULL;
+        r->de = NULL;
+        r->rs = NULL;
+    }
+    r->rc = rc;
+    r->end_usec = now_usec();
+    atomic_store_explicit(&r->finished, true, memory_order_release);
+    return NULL;
+}
+
+static void *reload_reap_main(void *arg)
+{
+    struct reload *r = arg;
+
+    detect_engine_destroy(r->old_de);
+    ruleset_destroy(r->old_rs);
+    r->old_de = NULL;
+    r->old_rs = NULL;
+    /* The loader's allocations live in its own malloc arena: give the freed
+     * memory back, so the next reload starts from one ruleset. */
+    malloc_trim(0);
+    atomic_store_explicit(&r->finished, true, memory_order_release);
+    return NULL;
+}
+
+/*
+ * Asks for a rule reload from path, a rules file or directory that then
+ * replaces the rules the sensor runs (an applied signature bundle), or, when
+ * path is NULL, from the rules in use (-S and rule-files, or the last path
+ * that replaced them).  Returns at once: the packet loop does the work.  A
+ * request made while a reload runs is done after it; several such requests
+ * make one reload (the last path given wins).  The outcome is counted in
+ * s->reload (done, failed) with the reason of the last one in last_rc and
+ * last_err.  Packet-loop thread only.  0 or -ENOMEM.
+ */
+static int sensor_reload_request(struct sensor *s, const char *path)
+{
+    struct reload *r = &s->reload;
+    char *p = NULL;
+
+    if (path != NULL) {
+        if ((p = strdup(path)) == NULL)
+            return -ENOMEM;
+        free(r->request_path);
+        r->request_path = p;
+    }
+    r->requested = true;
+    return 0;
+}
+
+/* Starts the loader for the pending request. */
+static void reload_start(struct sensor *s)
+{
+    struct reload *r = &s->reload;
+    const char *from;
+    int rc;
+
+    r->requested = false;
+    r->path = r->request_path;
+    r->request_path = NULL;
+    if (r->path == NULL && r->current_path != NULL && (r->path = strdup(r->current_path)) == NULL)
+        rc = -ENOMEM;
+    else
+        rc = 0;
+    r->t0_usec = now_usec();
+    from = r->path != NULL ? r->path : "the start-up rule paths";
+    log_info("reload: loading the rules from %s", from);
+    atomic_store(&r->finished, false);
+    if (rc == 0 && (rc = sensor_thread_start(&r->thread, reload_load_main, s)) == 0) {
+        r->job = RELOAD_LOAD;
+        return;
+    }
+    r->failed++;
+    r->last_rc = rc;
+    snprintf(r->last_err, sizeof(r->last_err), "cannot start: %s", kanshi_strerror(rc));
+    log_warnx("reload: %s; keeping the %zu rules in use", r->last_err, s->rs->nrules);
+    free(r->path);
+    r->path = NULL;
+}
+
+/* The loader is done: swap its ruleset in, or keep ours. */
+static void reload_apply(struct sensor *s)
+{
+    struct reload *r = &s->reload;
+    int rc = r->rc;
+
+    if (rc == 0 && (rc = worker_set_engine(s->w, r->de, r->dt)) == 0) {
+        r->old_rs = s->rs;
+        r->old_de = s->de;
+        s->rs = r->rs;
+        s->de = r->de;
+        r->rs = NULL;
+        r->de = NULL;
+        r->dt = NULL;
+        if (r->path != NULL) {
+            free(r->current_path);
+            r->current_path = r->path;
+            r->path = NULL;
+        }
+        r->done++;
+        /* The time to load and build; the swap itself waits for the next
+         * packet (or the capture's 100 ms poll) and takes microseconds. */
+        r->last_ms = (r->end_usec - r->t0_usec + 500) / 1000;
+        r->last_rc = 0;
+        r->last_err[0] = '\0';
+        log_info("reload: %zu rules in %llu ms (rules %.3f s, engine %.3f s)", s->rs->nrules,
+                 (unsigned long long)r->last_ms, (double)r->load_usec / 1e6,
+                 (double)r->engine_usec / 1e6);
+        atomic_store(&r->finished, false);
+        if (sensor_thread_start(&r->thread, reload_reap_main, r) == 0) {
+            r->job = RELOAD_REAP;
+        } else {
+            detect_engine_destroy(r->old_de);
+            ruleset_destroy(r->old_rs);
+            r->old_de = NULL;
+            r->old_rs = NULL;
+        }
+        return;
+    }
+    if (r->rc == 0) { /* worker_set_engine failed */
+        snprintf(r->err, sizeof(r->err), "detection thread: %s", kanshi_strerror(rc));
+        detect_thread_destroy(r->dt);
+        detect_engine_destroy(r->de);
+        ruleset_destroy(r->rs);
+        r->dt = NULL;
+        r->de = NULL;
+        r->rs = NULL;
+    }
+    r->failed++;
+    r->last_rc = rc;
+    snprintf(r->last_err, sizeof(r->last_err), "%s", r->err);
+    log_warnx("reload failed: %s; keeping the %zu rules in use", r->err, s->rs->nrules);
+    free(r->path);
+    r->path = NULL;
+}
+
+/* Between two packets: takes a SIGHUP, collects a finished helper thread
+ * (applying a load), and starts the next load when one is wanted. */
+static void reload_poll(struct sensor *s)
+{
+    struct reload *r = &s->reload;
+    enum reload_job job = r->job;
+
+    if (sig_reload) {
+        sig_reload = 0;
+        if (sensor_reload_request(s, NULL) != 0)
+            r->failed++;
+    }
+    if (job != RELOAD_NONE) {
+        if (!atomic_load_explicit(&r->finished, memory_order_acquire))
+            return;
+        pthread_join(r->thread, NULL);
+        r->job = RELOAD_NONE;
+        if (job == RELOAD_LOAD)
+            reload_apply(s);
+        if (r->job != RELOAD_NONE)
+            return; /* the reaper: the next load waits for it */
+    }
+    if (r->requested)
+        reload_start(s);
+}
+
+/* At exit: waits for a helper thread; a load it finished is not applied. */
+static void reload_end(struct sensor *s)
+{
+    struct reload *r = &s->reload;
+
+    if (r->job != RELOAD_NONE) {
+        pthread_join(r->thread, NULL);
+        if (r->job == RELOAD_LOAD) {
+            detect_thread_destroy(r->dt);
+            detect_engine_destroy(r->de);
+            ruleset_destroy(r->rs);
+            r->dt = NULL;
+            r->de = NULL;
+            r->rs = NULL;
+        }
+        r->job = RELOAD_NONE;
+    }
+    free(r->path);
+    free(r->request_path);
+    free(r->current_path);
+    r->path = r->request_path = r->current_path = NULL;
 }
 
 /*
@@ -728,6 +1135,10 @@ static void run(struct sensor *s)
             print_stats(s);
         }
         rc = capture_next(s->cap, &cp);
+        /* After the wait for a packet, before inspecting it: a ruleset that
+         * became ready meanwhile is used from this packet on. */
+        if (sig_reload || s->reload.job != RELOAD_NONE || s->reload.requested)
+            reload_poll(s);
         if (rc == -ENOENT)
             break;
         if (rc == 0) {
@@ -872,6 +1283,9 @@ int main(int argc, char **argv)
 
     log_init("kanshi-sensor", LOG_LEVEL_INFO);
     parse_options(argc, argv, &o);
+    s.opts = &o;
+    if (!o.test_only)
+        setup_sighup();
     log_init("kanshi-sensor", o.verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     s.started_usec = now_usec();
     s.table = o.table;
@@ -957,7 +1371,14 @@ int main(int argc, char **argv)
     else if (s.cfg.user != NULL)
         log_debug("running as user %s", s.cfg.user);
 
-    uplink_begin(&s);
+    {
+        /* The uplink thread leaves the sensor's signals to the packet loop. */
+        sigset_t set, old;
+        sensor_sigset(&set);
+        pthread_sigmask(SIG_BLOCK, &set, &old);
+        uplink_begin(&s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
     setup_signals();
     if (s.table)
         print_table_header();
@@ -966,6 +1387,7 @@ int main(int argc, char **argv)
         run(&s);
         s.run_usec = now_usec() - t0;
     }
+    reload_end(&s);
     uplink_end(&s);
 
     if (s.eve != NULL)

@@ -211,6 +211,18 @@ void worker_destroy(struct worker *w)
     free(w);
 }
 
+int worker_set_engine(struct worker *w, const struct detect_engine *de, struct detect_thread *dt)
+{
+    int rc;
+
+    if (dt == NULL && (rc = detect_thread_create(&dt, de)) != 0)
+        return rc;
+    detect_thread_destroy(w->dt);
+    w->dt = dt;
+    w->de = de;
+    return 0;
+}
+
 /* capture.checksum-checks: validates p's TCP checksum when validation is
  * on; in auto mode, turns validation off for good when the first 1000 TCP
  * packets hold more than one bad checksum in eleven (Suricata's ratio: the

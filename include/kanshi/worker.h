@@ -4,7 +4,8 @@
  * A worker owns everything that changes per packet — its flow table, its
  * decoder counters, its detection scratch — so several workers can run on
  * their own threads without locks, each fed whole flows (DESIGN.md §3).
- * The detection engine is shared, read-only.
+ * The detection engine is shared, read-only; a rule reload gives the
+ * worker another one between two packets (worker_set_engine()).
  *
  * kanshi-sensor runs workers over capture input; kanshi-sig runs one over a
  * pcap to test rules.  Neither repeats the pipeline.
@@ -45,6 +46,26 @@ void worker_config_from(const struct sensor_config *cfg, struct worker_config *w
 int worker_create(struct worker **out, const struct worker_config *wc,
                   const struct detect_engine *de);
 void worker_destroy(struct worker *w);
+
+/*
+ * Switches w to another detection engine (a rule reload), between two
+ * packets: the caller calls it from the thread that runs w, never from
+ * inside fn.  dt is a detection thread made for de with
+ * detect_thread_create(), which w takes over; NULL makes one here (Hyperscan
+ * scratch: an allocation, so the reloading thread had better make it).  The
+ * new detection thread exists before the old one is freed; on failure
+ * (a detect_thread_create() error) w keeps its engine.
+ *
+ * Flows, streams and application-layer state carry on.  What detection
+ * kept per flow under the old engine: flowbits and flowints read as unset
+ * under the new ruleset (flowvars.h: they are tagged with the ruleset's
+ * generation); a flow direction whose IP-only rules already ran does not
+ * run them again (the new ruleset's IP-only rules apply to new flows), as
+ * Suricata does; threshold counters start afresh.  The old engine (and its
+ * ruleset) is no longer used by w once this returns, so the caller may free
+ * it.
+ */
+int worker_set_engine(struct worker *w, const struct detect_engine *de, struct detect_thread *dt);
 
 /* Runs one captured packet through the pipeline; fn is called for every
  * rule that matched (in ruleset order).  fn and arg are also used for the
