@@ -19,6 +19,7 @@
 #include "kanshi/eve.h"
 #include "kanshi/flow.h"
 #include "kanshi/kanshi.h"
+#include "kanshi/stream.h"
 
 struct app_layer {
     struct app_layer_config cfg;
@@ -224,19 +225,59 @@ static void app_gap(struct app_flow *a, int dir, uint64_t len)
     }
 }
 
-/* Probes direction dir with its first bytes (kept in a->probe); sets the
- * flow's protocol when they decide it. */
-static void app_probe_dir(struct app_layer *al, struct flow *f, struct app_flow *a, int dir,
-                          uint64_t total)
+static uint8_t swap_bits(uint8_t b)
 {
-    int r;
+    return (uint8_t)((b & ~3u) | ((b & 1u) << 1) | ((b >> 1) & 1u));
+}
+
+/* Turns the flow round (flow_swap, stream_session_swap) and its probing
+ * state with it. */
+static void app_reverse(struct flow *f, struct app_flow *a)
+{
+    uint8_t probe[APP_PROBE_BYTES], n = a->probe_len[0];
+    uint64_t off = a->off[0];
+
+    flow_swap(f);
+    if (f->tcp != NULL)
+        stream_session_swap(f->tcp);
+    memcpy(probe, a->probe[0], sizeof(probe));
+    memcpy(a->probe[0], a->probe[1], sizeof(probe));
+    memcpy(a->probe[1], probe, sizeof(probe));
+    a->probe_len[0] = a->probe_len[1];
+    a->probe_len[1] = n;
+    a->off[0] = a->off[1];
+    a->off[1] = off;
+    a->probe_done = swap_bits(a->probe_done);
+    a->gave_up = swap_bits(a->gave_up);
+}
+
+/* Probes direction dir with its first bytes (kept in a->probe); sets the
+ * flow's protocol when they decide it.  A session picked up midstream whose
+ * "client" turns out to send a server's bytes (an HTTP response) is turned
+ * round, as Suricata does: returns 1 then (dir is now the other one). */
+static int app_probe_dir(struct app_layer *al, struct flow *f, struct app_flow *a, int dir,
+                         uint64_t total)
+{
+    int r, reversed = 0;
 
     if (a->probe_done & (1u << dir))
-        return;
+        return 0;
     r = app_probe(a->probe[dir], a->probe_len[dir], dir, f->proto, f->port[dir], f->port[!dir]);
+    if (r == APP_PROTO_FAILED && dir == APP_DIR_TOSERVER && f->tcp != NULL &&
+        stream_midstream(f->tcp) && !(a->probe_done & 2u)) {
+        int rr = app_probe(a->probe[dir], a->probe_len[dir], APP_DIR_TOCLIENT, f->proto,
+                           f->port[dir], f->port[!dir]);
+        if (rr != APP_PROBE_NEED_MORE && rr != APP_PROTO_FAILED && rr != APP_PROTO_UNKNOWN) {
+            app_reverse(f, a);
+            al->stats.reversed++;
+            dir = !dir;
+            r = rr;
+            reversed = 1;
+        }
+    }
     if (r == APP_PROBE_NEED_MORE) {
         if (a->probe_len[dir] < APP_PROBE_BYTES && total < al->cfg.probe_limit)
-            return;
+            return reversed;
         r = APP_PROTO_FAILED;
     }
     a->probe_done |= (uint8_t)(1u << dir);
@@ -251,22 +292,24 @@ static void app_probe_dir(struct app_layer *al, struct flow *f, struct app_flow 
         a->proto = APP_PROTO_FAILED;
         al->stats.flows[APP_PROTO_FAILED]++;
     }
+    return reversed;
 }
 
-void app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *data,
-                   uint64_t base, uint64_t end, bool gap, bool eof)
+int app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *data,
+                  uint64_t base, uint64_t end, bool gap, bool eof)
 {
     struct app_flow *a = f->app;
     bool was_unknown;
+    int reversed = 0;
 
     if (al->cfg.disabled)
-        return;
+        return 0;
     if (a == NULL) {
         if (end == 0 || (a = app_get(al, f)) == NULL)
-            return;
+            return 0;
     }
     if (a->proto == APP_PROTO_FAILED)
-        return;
+        return 0;
     was_unknown = a->proto == APP_PROTO_UNKNOWN;
     if (was_unknown) {
         /* keep this direction's first bytes and probe them */
@@ -276,9 +319,12 @@ void app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t 
                 break; /* released before we saw it: probing goes on without */
             a->probe[dir][a->probe_len[dir]++] = data[o - base];
         }
-        app_probe_dir(al, f, a, dir, end);
+        if (app_probe_dir(al, f, a, dir, end)) {
+            dir = !dir; /* the flow was turned round: these bytes are the other side's */
+            reversed = 1;
+        }
         if (a->proto == APP_PROTO_UNKNOWN || a->proto == APP_PROTO_FAILED)
-            return;
+            return reversed;
         /* just decided: the other direction's bytes so far are in its
          * probe copy (and maybe beyond); feed them first */
         if (a->probe_len[!dir] > 0 && a->off[!dir] == 0) {
@@ -306,6 +352,7 @@ void app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t 
     }
     if (eof && a->proto == APP_PROTO_HTTP)
         http_eof(a->http, dir);
+    return reversed;
 }
 
 void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p)

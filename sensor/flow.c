@@ -386,6 +386,27 @@ struct flow *flow_lookup(struct flow_table *ft, struct packet *p)
     return f;
 }
 
+static uint8_t swap_bits(uint8_t b)
+{
+    return (uint8_t)((b & ~3u) | ((b & 1u) << 1) | ((b >> 1) & 1u));
+}
+
+void flow_swap(struct flow *f)
+{
+    struct kanshi_addr a = f->addr[0];
+    uint16_t port = f->port[0];
+    uint64_t n;
+
+    f->addr[0] = f->addr[1];
+    f->addr[1] = a;
+    f->port[0] = f->port[1];
+    f->port[1] = port;
+    n = f->pkts[0], f->pkts[0] = f->pkts[1], f->pkts[1] = n;
+    n = f->bytes[0], f->bytes[0] = f->bytes[1], f->bytes[1] = n;
+    f->seen_dir = swap_bits(f->seen_dir);
+    f->iponly_dirs = swap_bits(f->iponly_dirs);
+}
+
 size_t flow_timeout(struct flow_table *ft)
 {
     size_t n = 0;

@@ -708,9 +708,10 @@ static void print_stats(struct sensor *s)
             fprintf(stderr, " %s %llu", app_proto_name((enum app_proto)p),
                     (unsigned long long)as->flows[p]);
         fprintf(stderr,
-                "  (flows)  dns messages %llu  parser errors %llu  states refused %llu\n",
+                "  (flows)  dns messages %llu  parser errors %llu  states refused %llu"
+                "  reversed %llu\n",
                 (unsigned long long)as->dns_messages, (unsigned long long)as->parser_errors,
-                (unsigned long long)as->states_refused);
+                (unsigned long long)as->states_refused, (unsigned long long)as->reversed);
         for (int e = 0; e < HTTP_EV_COUNT; e++)
             if (as->http_events[e] > 0)
                 fprintf(stderr, "  event:    app.http.%s %llu\n",

@@ -282,6 +282,22 @@ void stream_ctx_destroy(struct stream_ctx *ctx)
 
 /* --- names and views --------------------------------------------------- */
 
+bool stream_midstream(const struct tcp_session *s)
+{
+    return s->midstream;
+}
+
+void stream_session_swap(struct tcp_session *s)
+{
+    struct stream_dir t = s->d[0];
+
+    s->d[0] = s->d[1];
+    s->d[1] = t;
+    s->client ^= 1;
+    if (s->first_fin != 0xff)
+        s->first_fin ^= 1;
+}
+
 enum stream_state stream_state(const struct tcp_session *s)
 {
     int c = s->client, sv = !c;

@@ -279,9 +279,15 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
     stream_view(f->tcp, d, &v);
     /* the application layer parses every contiguous byte, before raw
      * inspection may release any */
-    app_layer_tcp(w->app, f, d, v.data, v.base, v.end,
-                  (v.flags & STREAM_V_GAP) && !(before & STREAM_V_GAP),
-                  (v.flags & STREAM_V_DONE) != 0);
+    if (app_layer_tcp(w->app, f, d, v.data, v.base, v.end,
+                      (v.flags & STREAM_V_GAP) && !(before & STREAM_V_GAP),
+                      (v.flags & STREAM_V_DONE) != 0)) {
+        /* the flow was turned round (a midstream session whose first data
+         * was the server's): the packet goes the other way now */
+        p->dir ^= 1;
+        d = p->dir;
+        stream_view(f->tcp, d, &v);
+    }
     limit = v.acked < v.end ? v.acked : v.end;
     if (limit > v.inspected &&
         (limit - v.inspected >= w->cfg.chunk[d] || (v.flags & STREAM_V_DEPTH) ||

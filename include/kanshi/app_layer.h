@@ -67,6 +67,7 @@ struct app_flow {
 struct app_layer_stats {
     uint64_t flows[APP_PROTO_COUNT]; /* flows by detected protocol */
     uint64_t states_refused;         /* flows not parsed: max_states reached */
+    uint64_t reversed;               /* midstream flows turned round by their first data */
     uint64_t parser_errors;          /* directions whose parser gave up */
     uint64_t dns_messages, dns_dropped; /* parsed; replaced before inspection */
     /* Parser anomalies (counted when a flow's state is freed, DNS per
@@ -83,9 +84,12 @@ void app_layer_destroy(struct app_layer *al);
 
 /* A TCP packet of f was handled by the stream engine: feeds the new
  * contiguous bytes of direction dir (data = the view's bytes from offset
- * base to end) to the flow's parser; eof when the direction is done. */
-void app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *data,
-                   uint64_t base, uint64_t end, bool gap, bool eof);
+ * base to end) to the flow's parser; eof when the direction is done.
+ * Returns 1 when the flow was turned round (a session picked up midstream
+ * whose first data was the server's, flow_swap()): the packet's direction
+ * is then the other one. */
+int app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *data,
+                  uint64_t base, uint64_t end, bool gap, bool eof);
 /* A UDP datagram of f (p->flow == f). */
 void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p);
 /* Frees f's state (the flow ends). */

@@ -108,6 +108,16 @@ void flow_table_destroy(struct flow_table *ft);
  */
 struct flow *flow_lookup(struct flow_table *ft, struct packet *p);
 
+/*
+ * Turns f round: its client becomes the side that sent its first packet's
+ * reply.  For a session picked up midstream whose first data turns out to
+ * be a server's (an HTTP response), as Suricata's app-layer detection
+ * reverses such flows.  Swaps the endpoints and the per-direction counters;
+ * the flow's TCP session and application state must be swapped by their
+ * owners (stream_session_swap, app_layer).  The hash does not change.
+ */
+void flow_swap(struct flow *f);
+
 /* Ends every flow whose timeout has passed at the table's clock.  Cheap:
  * looks only at the head of each timeout list.  Returns flows ended. */
 size_t flow_timeout(struct flow_table *ft);

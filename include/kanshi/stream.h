@@ -198,6 +198,10 @@ uint32_t stream_packet(struct stream_ctx *ctx, const struct packet *p, unsigned 
 void stream_session_free(struct stream_ctx *ctx, struct tcp_session *s);
 
 enum stream_state stream_state(const struct tcp_session *s);
+/* The session was picked up without its handshake (stream.midstream). */
+bool stream_midstream(const struct tcp_session *s);
+/* Swaps the session's two directions, with flow_swap(). */
+void stream_session_swap(struct tcp_session *s);
 const char *stream_state_name(enum stream_state st); /* "established", ... */
 
 /* Fills *v for direction dir (FLOW_DIR_*) of s. */

@@ -32,11 +32,12 @@ for prog in "$pktgen" "$sensor"; do
     fi
 done
 
-# case_run NAME RULES "SID:N ..." — the spec on stdin (traffic) and
-# $tmp/RULES.rules (written before): passes when each listed SID alerted
-# exactly N times and no other SID of the rules alerted.
+# case_run NAME RULES "SID:N ..." [SENSOR-OPTION...] — the spec on stdin
+# (traffic) and $tmp/RULES.rules (written before): passes when each listed
+# SID alerted exactly N times and no other SID of the rules alerted.
 case_run() {
     name=$1 rules=$tmp/$2.rules want=$3
+    shift 3
     : >"$tmp/err"
     cat >"$tmp/$name.spec"
     if ! "$pktgen" spec "$tmp/$name.spec" "$tmp/$name.pcap" 2>"$tmp/err"; then
@@ -44,7 +45,7 @@ case_run() {
         return 0
     fi
     if ! "$sensor" --no-hs-cache -k none -S "$rules" -r "$tmp/$name.pcap" \
-        --eve "$tmp/$name.json" >/dev/null 2>"$tmp/$name.stderr"; then
+        --eve "$tmp/$name.json" "$@" >/dev/null 2>"$tmp/$name.stderr"; then
         cp "$tmp/$name.stderr" "$tmp/err"
         bad "$name: kanshi-sensor failed"
         return 0
@@ -140,6 +141,17 @@ case_run http-detect http-detect "1:1 2:1 3:1" <<'EOF'
 tcp 10.0.0.5:40003 > 192.0.2.80:31337 "GET / HTTP/1.0\r\n\r\n" server:"HTTP/1.0 200 OK\r\n\r\n"
 tcp 10.0.0.5:40004 > 192.0.2.80:80 "xGET / HTTP/1.0\r\n\r\n" server:"nope"
 EOF
+
+# --- midstream pickup whose first data is the server's: the flow is turned
+# round (Suricata does the same), so the response is a response -------------
+cat >"$tmp/midstream.rules" <<'R'
+alert http any any -> any any (msg:"status"; flow:to_client; http.stat_code; content:"200"; sid:1;)
+alert http any any -> any any (msg:"server header"; http.server; content:"nginx"; sid:2;)
+R
+case_run http-midstream-reversed midstream "1:1 2:1" --midstream <<'EOF'
+tcp 10.0.0.5:40007 > 192.0.2.80:80 handshake=no server:"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\n\r\nok" "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
+EOF
+has http-midstream-reversed '"direction":"to_client"'
 
 # --- DNS over UDP ------------------------------------------------------------
 # a query for evil.example.com (id 0x1234, RD), and one for example.org
