@@ -587,7 +587,8 @@ static int http_normalize_uri(struct http_tx *tx, const uint8_t *u, size_t n)
     if (tx->is_connect || n == 0 || u[0] == '*') {
         memcpy(tx->uri.p, u, n);
         tx->uri.len = n;
-        if (tx->is_connect)
+        /* CONNECT's authority form; a path there names no host (libhtp) */
+        if (tx->is_connect && n > 0 && u[0] != '/')
             return http_set_host(tx, u, n);
         return 0;
     }

@@ -940,6 +940,11 @@ TEST(host_normalisation)
     BUF(http_tx_at(s, 3), RULE_BUF_HTTP_METHOD, "CONNECT");
     CHECK_INT(http_tx_count(s), 4);
     http_state_destroy(s);
+    /* a CONNECT to a path names no host (suricata-verify bug-7851-01) */
+    s = mk(NULL);
+    feed(s, TS, "CONNECT / HTTP/1.1\r\n\r\n");
+    NOBUF(http_tx_at(s, 0), RULE_BUF_HTTP_HOST);
+    http_state_destroy(s);
 }
 
 TEST(headers_folded_merged_trimmed)
