@@ -78,6 +78,16 @@ static bool worker_closing(enum stream_state st)
            st == STREAM_STATE_CLOSING || st == STREAM_STATE_CLOSED;
 }
 
+/* The flow's TLS handshake is over in both directions: what follows is
+ * encrypted (Suricata's default encryption-handling). */
+static bool worker_encrypted(const struct flow *f)
+{
+    const struct app_flow *a = f->app;
+
+    return a != NULL && a->proto == APP_PROTO_TLS && a->tls != NULL &&
+           (tls_state_progress(a->tls) & TLS_SEEN_HS_DONE);
+}
+
 /*
  * What is left of one direction of a TCP session when its flow ends goes
  * through detection with a pseudo packet, as Suricata's flow-timeout
@@ -112,6 +122,10 @@ static void worker_stream_flush(struct worker *w, struct flow *f, int d)
 
     stream_view(f->tcp, d, &v);
     worker_pseudo_packet(&p, f, d);
+    if (worker_encrypted(f)) {
+        stream_consume(w->stream, f->tcp, d, v.end, 0);
+        return;
+    }
     if (v.end > v.inspected) {
         st = (struct detect_stream){
             .chunk = v.data + (v.inspected - v.base),
@@ -295,7 +309,17 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
         st.chunk = v.data + (v.inspected - v.base);
         st.chunk_len = (size_t)(limit - v.inspected);
     }
-    detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
+    if (worker_encrypted(f)) {
+        /* as Suricata: once a TLS session is encrypted its bytes are not
+         * inspected as content (header, flow and app-layer rules still are) */
+        struct packet q = *p;
+        struct detect_stream none = {0};
+        q.payload = NULL;
+        q.payload_len = 0;
+        detect_packet_stream(w->dt, w->de, &q, &none, fn, arg);
+    } else {
+        detect_packet_stream(w->dt, w->de, p, &st, fn, arg);
+    }
     detect_app_packet(w->dt, w->de, p, v.data, (size_t)(v.end - v.base), false, fn, arg);
     if (st.chunk_len > 0 || (v.flags & STREAM_V_GAP_PENDING))
         stream_consume(w->stream, f->tcp, d, limit, 0);

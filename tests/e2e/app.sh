@@ -188,5 +188,17 @@ tcp 10.0.0.5:40010 > 192.0.2.44:443 split=7 "$CH"
 EOF
 has tls-sni '"sni":"bad.example.net"'
 
+# --- after the handshake TLS is encrypted: content is not looked for in it
+# (Suricata's default), before it is; TLS rules still apply ----------------
+CCS='\x14\x03\x03\x00\x01\x01'
+cat >"$tmp/tls-enc.rules" <<'R'
+alert tcp any any -> any any (msg:"raw content"; content:"ATTACK"; sid:1;)
+alert tls any any -> any any (msg:"sni"; tls.sni; content:"bad.example.net"; sid:2;)
+R
+case_run tls-encrypted tls-enc "1:1 2:2" <<EOF
+tcp 10.0.0.5:40011 > 192.0.2.44:443 "$CH" server:"$CCS" "$CCS" "\x17\x03\x03\x00\x06ATTACK"
+tcp 10.0.0.5:40012 > 192.0.2.44:443 "$CH" "\x17\x03\x03\x00\x06ATTACK"
+EOF
+
 echo "app-e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
