@@ -167,6 +167,13 @@ static const struct config_key config_keys[] = {
     ENUM("spool.fsync", spool_fsync, config_fsync_names, 1, "never, batch or always"),
     UINT("spool.fsync-interval", spool_fsync_interval, 1, 60000, 100,
          "milliseconds between syncs with fsync: batch"),
+    STRLIST("bundles.keys", bundle_keys, nbundle_keys,
+            "release public key files; signed rules bundles are applied only with one"),
+    STR("bundles.dir", bundle_dir, "/var/lib/kanshi/bundles",
+        "applied rules bundles and the version running (anti-rollback state)"),
+    OPTSTR("bundles.incoming", bundle_incoming, "drop directory: *.bundle files put here are applied"),
+    UINT("bundles.check-interval", bundle_check_interval, 1, 3600, 5,
+         "seconds between looks into bundles.incoming (SIGHUP looks at once)"),
 };
 
 /* Free-form sections: the rest of the key is a variable name. */

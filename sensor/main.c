@@ -17,7 +17,10 @@
  *
  * SIGHUP reloads the rules (see "Rule reload" below): a thread loads and
  * compiles the new ruleset beside the running one, and the packet loop
- * swaps it in between two packets.
+ * swaps it in between two packets.  Signed rules bundles (bundles.* in the
+ * config, bundle_apply.h) go the same way: verified, unpacked, loaded and
+ * compiled on that thread, swapped in, and only then recorded as running;
+ * alerts then name the bundle ("bundle-N") as their ruleset.
  *
  * One worker runs the whole pipeline in this slice.  The flow table, the
  * decoder counters and the detection scratch are per-worker objects already,
@@ -38,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kanshi/bundle_apply.h"
 #include "kanshi/capture.h"
 #include "kanshi/config.h"
 #include "kanshi/decode.h"
@@ -62,6 +66,13 @@ static volatile sig_atomic_t sig_stop, sig_stats, sig_reload;
 
 struct options;
 
+/* Rule errors of one load: how many were logged, and the first one (the
+ * reason a refused bundle gives). */
+struct rule_errors {
+    unsigned shown;
+    char first[512];
+};
+
 /*
  * A rule reload in progress and the reload counters.  One helper thread at
  * a time: a loader (builds the new ruleset, engine and the worker's
@@ -74,19 +85,24 @@ enum reload_job { RELOAD_NONE, RELOAD_LOAD, RELOAD_REAP };
 struct reload {
     enum reload_job job; /* the helper thread running, if any */
     pthread_t thread;
-    atomic_bool finished; /* set by the helper thread as its last act */
-    bool requested;       /* a reload waits to start (requests coalesce) */
-    char *request_path;   /* its rules path; NULL: the rules in use */
-    char *current_path;   /* where the running rules came from; NULL: -S and rule-files */
+    atomic_bool finished;    /* set by the helper thread as its last act */
+    bool requested;          /* a reload waits to start (requests coalesce) */
+    char *request_path;      /* its rules path; NULL: the rules in use */
+    char *current_path;      /* where the running rules came from; NULL: -S and rule-files */
+    char *request_bundle;    /* a bundle file waiting to be applied (before `requested`) */
+    uint64_t current_bundle; /* version of the bundle the running rules are, 0: none */
 
     /* (job) the load */
-    char *path; /* rules path to load, NULL: -S and rule-files */
+    char *path;                  /* rules path to load, NULL: -S and rule-files */
+    uint64_t job_bundle;         /* the bundle version path is, 0: none */
+    char *bundle_file;           /* a bundle to apply (path is then unused), or NULL */
+    struct bundle_staged staged; /* what bundle_apply_file() made of it */
     struct ruleset *rs;
     struct detect_engine *de;
     struct detect_thread *dt;
     int rc;
     char err[1024];
-    unsigned errors_shown;
+    struct rule_errors errors;
     uint64_t t0_usec, load_usec, engine_usec, end_usec;
 
     /* (job) the reap */
@@ -97,6 +113,13 @@ struct reload {
     uint64_t done, failed, last_ms;
     int last_rc;
     char last_err[1024];
+
+    /* Bundles: counters and the last outcome (what a RESULT message says:
+     * its version, 0 when it was not known, and why it was refused). */
+    uint64_t bundles_applied, bundles_refused;
+    uint64_t bundle_last_version;
+    enum bundle_refusal bundle_last_refusal;
+    char bundle_last_err[1024];
 };
 
 struct sensor {
@@ -114,8 +137,17 @@ struct sensor {
     uint64_t alerts;
     uint64_t started_usec;
     uint64_t run_usec; /* time spent in the packet loop */
-    unsigned rule_errors_shown;
+    struct rule_errors rule_errors;
     struct reload reload;
+
+    /* Signed rules bundles (NULL without bundles.keys) and the ruleset's
+     * name in alerts: "bundle-N" while bundle N runs, else the config's
+     * ruleset-version.  Changed by the packet loop only, with the rules. */
+    struct bundle_store *bstore;
+    const char *ruleset_label;
+    char bundle_label[32];
+    uint64_t last_bundle_check_usec;
+    int bundle_dir_errno; /* of the last failed look into bundles.incoming */
 
     /* Uplink (NULL when uplink.endpoint is not set). */
     struct spool *spool;
@@ -182,8 +214,8 @@ static void usage(FILE *f)
             "\n"
             "With uplink.endpoint in the config, alerts are spooled on disk and sent to the\n"
             "collector.  Statistics go to stderr at exit and on SIGUSR1; SIGHUP reloads the\n"
-            "rules; SIGINT/SIGTERM stop (a second signal cuts short the wait for the\n"
-            "collector's acknowledgements).\n"
+            "rules (or applies a signed bundle waiting in bundles.incoming); SIGINT/SIGTERM\n"
+            "stop (a second signal cuts short the wait for the collector's acknowledgements).\n"
             "See kanshi-sensor(8) and sensor/kanshi-sensor.yaml.example.\n");
 }
 
@@ -324,16 +356,18 @@ static void parse_options(int argc, char **argv, struct options *o)
     }
 }
 
-/* arg: the count of errors reported so far for this ruleset. */
+/* arg: the struct rule_errors of this ruleset. */
 static void on_rule_error(void *arg, const char *file, unsigned line, const char *msg)
 {
-    unsigned *shown = arg;
+    struct rule_errors *e = arg;
 
+    if (e->shown == 0)
+        snprintf(e->first, sizeof(e->first), "%.200s:%u: %.280s", file, line, msg);
     /* The first 200 errors are reported; a huge ruleset's errors are
      * summarised by kanshi-sig stats, so the sensor's log is kept readable. */
-    if ((*shown)++ < 200)
+    if (e->shown++ < 200)
         log_warnx("%s:%u: %s", file, line, msg);
-    else if (*shown == 201)
+    else if (e->shown == 201)
         log_warnx("further rule errors not shown");
 }
 
@@ -350,6 +384,26 @@ static bool is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/*
+ * The vars of a bundle's vars.yaml (the sensor config's format; only its
+ * vars section is used) set over those already in vars.  0, or a negative
+ * code with "FILE:LINE: KEY: why" in err.
+ */
+static int rules_load_vars(const char *file, struct rule_vars *vars, char *err, size_t errlen)
+{
+    struct sensor_config vc;
+    int rc;
+
+    if ((rc = config_defaults(&vc)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    if ((rc = config_load(&vc, file, err, errlen)) == 0 && (rc = config_apply_vars(&vc, vars)) != 0)
+        snprintf(err, errlen, "%.900s: %s", file, kanshi_strerror(rc));
+    config_fini(&vc);
+    return rc;
+}
+
 /* The i-th place rules come from: path, or -S then the config's rule-files. */
 static const char *rules_source(const struct sensor *s, const struct options *o, const char *path,
                                 size_t i)
@@ -363,16 +417,17 @@ static const char *rules_source(const struct sensor *s, const struct options *o,
  * Loads a ruleset as start-up does: the config's vars, a classification
  * file (the config's, else the classification.config beside the rules),
  * the rules, the threshold file.  The rules are path (a rules file or
- * directory, e.g. an applied bundle; its threshold.config, when it is a
- * directory holding one, replaces the start-up one) or, when path is NULL,
- * -S and the config's rule-files.  Rules that do not load are reported
- * (counted in *shown) and left for the caller to judge (rs->nerrors).
+ * directory, e.g. an applied bundle; when it is a directory, the
+ * threshold.config and classification.config it holds replace the start-up
+ * ones, and the vars of the vars.yaml it holds are set over the config's)
+ * or, when path is NULL, -S and the config's rule-files.  Rules that do not load are reported
+ * (counted in *errs) and left for the caller to judge (rs->nerrors).
  * Returns 0 with *out set, or a negative code with "PATH: why" in err when
  * a file cannot be read or memory runs out.  Any thread: it reads only the
  * options and the config, which do not change after start-up.
  */
 static int rules_load(const struct sensor *s, const struct options *o, const char *path,
-                      unsigned *shown, struct ruleset **out, char *err, size_t errlen)
+                      struct rule_errors *errs, struct ruleset **out, char *err, size_t errlen)
 {
     struct rule_vars *vars;
     struct ruleset *rs;
@@ -384,11 +439,25 @@ static int rules_load(const struct sensor *s, const struct options *o, const cha
 
     if (rule_vars_create(&vars) != 0)
         goto nomem;
-    if (config_apply_vars(&s->cfg, vars) != 0 || rule_vars_set_defaults(vars) != 0) {
+    if (config_apply_vars(&s->cfg, vars) != 0) {
         rule_vars_destroy(vars);
         goto nomem;
     }
-    if (ruleset_create(&rs, vars, on_rule_error, shown) != 0)
+    if (path != NULL && is_dir(path)) {
+        snprintf(cbuf, sizeof(cbuf), "%s/vars.yaml", path);
+        if (access(cbuf, F_OK) == 0 && (rc = rules_load_vars(cbuf, vars, err, errlen)) != 0) {
+            rule_vars_destroy(vars);
+            return rc;
+        }
+        snprintf(cbuf, sizeof(cbuf), "%s/classification.config", path);
+        if (access(cbuf, F_OK) == 0)
+            classification = cbuf;
+    }
+    if (rule_vars_set_defaults(vars) != 0) {
+        rule_vars_destroy(vars);
+        goto nomem;
+    }
+    if (ruleset_create(&rs, vars, on_rule_error, errs) != 0)
         goto nomem;
     /* Without a classification file in the config, use the one shipped
      * beside the rules, as Suricata's rule directory layout has it. */
@@ -434,13 +503,104 @@ nomem:
     return -ENOMEM;
 }
 
+/* The ruleset's name in alerts: "bundle-N" while bundle N runs, else the
+ * config's ruleset-version.  Packet-loop thread (and start-up). */
+static void sensor_set_label(struct sensor *s)
+{
+    uint64_t v = s->reload.current_bundle;
+
+    if (v != 0) {
+        snprintf(s->bundle_label, sizeof(s->bundle_label), "bundle-%llu", (unsigned long long)v);
+        s->ruleset_label = s->bundle_label;
+    } else {
+        s->ruleset_label = s->cfg.ruleset_version;
+    }
+}
+
+/*
+ * Start-up, with bundles.keys set: the pinned keys and the bundle store
+ * (its state file says which bundle runs).  A key file or a state file that
+ * cannot be read stops the sensor: it cannot tell a good bundle from a bad
+ * or an old one without them.
+ */
+static void bundles_open(struct sensor *s)
+{
+    struct bundle_pubkey *keys;
+    const char *where = s->cfg.path != NULL ? s->cfg.path : "config";
+    char err[1024];
+
+    if (s->cfg.nbundle_keys == 0) {
+        if (s->cfg.bundle_incoming != NULL)
+            fatalx("%s: bundles.incoming is set but bundles.keys is not: no bundle could be "
+                   "verified",
+                   where);
+        return;
+    }
+    if ((keys = kanshi_calloc(s->cfg.nbundle_keys, sizeof(*keys))) == NULL)
+        fatalx("out of memory");
+    for (size_t i = 0; i < s->cfg.nbundle_keys; i++)
+        if (bundle_pubkey_load(s->cfg.bundle_keys[i], &keys[i], err, sizeof(err)) != 0)
+            fatalx("bundles.keys: %s", err);
+    if (bundle_store_open(&s->bstore, s->cfg.bundle_dir, keys, s->cfg.nbundle_keys, err,
+                          sizeof(err)) != 0)
+        fatalx("bundles.dir: %s", err);
+    free(keys);
+}
+
+/*
+ * Start-up, with an applied bundle in the store and no -S: its rules, all
+ * of which must load (as when it was applied).  False, having said why,
+ * when they cannot be used: the sensor then runs the config's rules.
+ */
+static bool load_bundle_rules(struct sensor *s, const struct options *o)
+{
+    uint64_t v = bundle_store_version(s->bstore);
+    char dir[BUNDLE_STORE_PATH_MAX], err[1024];
+    struct ruleset *rs = NULL;
+
+    if (o->nrules > 0) {
+        log_info("bundle: version %llu is applied, but -S was given: running the -S rules",
+                 (unsigned long long)v);
+        return false;
+    }
+    if (bundle_store_path(s->bstore, v, dir, sizeof(dir)) != 0 || !is_dir(dir)) {
+        log_warnx("bundle: version %llu is applied, but %s is missing; running the config's "
+                  "rules",
+                  (unsigned long long)v, dir);
+        return false;
+    }
+    if (rules_load(s, o, dir, &s->rule_errors, &rs, err, sizeof(err)) != 0 || rs->nerrors > 0 ||
+        rs->nrules == 0) {
+        if (rs != NULL)
+            snprintf(err, sizeof(err), "%zu rules could not be loaded (first: %s)", rs->nerrors,
+                     s->rule_errors.first);
+        log_warnx("bundle: version %llu in %s: %s; running the config's rules",
+                  (unsigned long long)v, dir, err);
+        ruleset_destroy(rs);
+        return false;
+    }
+    s->rs = rs;
+    if ((s->reload.current_path = strdup(dir)) == NULL)
+        fatalx("out of memory");
+    s->reload.current_bundle = v;
+    log_info("bundle: running version %llu from %s: %zu rules", (unsigned long long)v, dir,
+             rs->nrules);
+    return true;
+}
+
 /* Start-up: a file that cannot be read stops the sensor; rules that do not
- * load are reported and skipped, unless --strict. */
+ * load are reported and skipped, unless --strict.  An applied bundle's
+ * rules replace -S-less start-up rules (load_bundle_rules). */
 static void load_rules(struct sensor *s, const struct options *o)
 {
     char err[1024];
 
-    if (rules_load(s, o, NULL, &s->rule_errors_shown, &s->rs, err, sizeof(err)) != 0)
+    if (s->bstore != NULL && bundle_store_version(s->bstore) > 0 && load_bundle_rules(s, o)) {
+        sensor_set_label(s);
+        return;
+    }
+    sensor_set_label(s);
+    if (rules_load(s, o, NULL, &s->rule_errors, &s->rs, err, sizeof(err)) != 0)
         fatalx("%s", err);
     if (s->rs->nerrors > 0) {
         log_warnx("%zu rules loaded, %zu rules could not be loaded", s->rs->nrules,
@@ -592,7 +752,7 @@ static void on_alert(void *arg, const struct packet *p, const struct rule *r)
         .action = r->action == RULE_ACTION_DROP || r->action == RULE_ACTION_REJECT ? "blocked"
                                                                                    : "allowed",
         .sensor_id = s->cfg.sensor_id,
-        .ruleset_version = s->cfg.ruleset_version,
+        .ruleset_version = s->ruleset_label,
     };
 
     if (r->action == RULE_ACTION_PASS)
@@ -732,6 +892,11 @@ static void print_stats(struct sensor *s)
             (unsigned long long)s->reload.done, (unsigned long long)s->reload.failed,
             (unsigned long long)s->reload.last_ms, s->rs ? s->rs->nrules : 0,
             s->reload.job == RELOAD_LOAD || s->reload.requested ? "  (reloading)" : "");
+    if (s->bstore != NULL)
+        fprintf(stderr, "  bundles:  applied %llu  refused %llu  running %s  version %llu\n",
+                (unsigned long long)s->reload.bundles_applied,
+                (unsigned long long)s->reload.bundles_refused, s->ruleset_label,
+                (unsigned long long)s->reload.current_bundle);
     if (s->run_usec > 0) {
         double rs = (double)s->run_usec / 1e6;
         struct rusage ru;
@@ -861,35 +1026,39 @@ static int sensor_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
  * reported and skipped, as at start-up.  A refused reload is logged and
  * counted, and the sensor keeps its rules.
  */
-static void *reload_load_main(void *arg)
+/*
+ * The loader's work for the rules at path (NULL: -S and rule-files): the
+ * ruleset, the engine and the worker's detection thread in r->rs, r->de,
+ * r->dt, or an error in err and nothing kept.  strict: any rule that does
+ * not load refuses the whole.
+ */
+static int reload_build(struct sensor *s, const char *path, bool strict, char *err, size_t errlen)
 {
-    struct sensor *s = arg;
     struct reload *r = &s->reload;
     uint64_t t = now_usec();
     int rc;
 
-    r->errors_shown = 0;
-    r->err[0] = '\0';
-    rc = rules_load(s, s->opts, r->path, &r->errors_shown, &r->rs, r->err, sizeof(r->err));
+    memset(&r->errors, 0, sizeof(r->errors));
+    rc = rules_load(s, s->opts, path, &r->errors, &r->rs, err, errlen);
     r->load_usec = now_usec() - t;
     if (rc == 0 && r->rs->nerrors > 0) {
         log_warnx("reload: %zu rules loaded, %zu rules could not be loaded", r->rs->nrules,
                   r->rs->nerrors);
-        if (s->opts->strict || r->rs->nrules == 0) {
+        if (strict || r->rs->nrules == 0) {
             if (r->rs->nrules == 0)
-                snprintf(r->err, sizeof(r->err), "no rule loaded (%zu could not be loaded)",
-                         r->rs->nerrors);
+                snprintf(err, errlen, "no rule loaded (%zu could not be loaded, first: %s)",
+                         r->rs->nerrors, r->errors.first);
             else
-                snprintf(r->err, sizeof(r->err), "--strict: %zu rules could not be loaded",
-                         r->rs->nerrors);
+                snprintf(err, errlen, "%s%zu rules could not be loaded (first: %s)",
+                         s->opts->strict ? "--strict: " : "", r->rs->nerrors, r->errors.first);
             rc = KANSHI_EPARSE;
         }
     }
     t = now_usec();
     if (rc == 0)
-        rc = engine_build(s, s->opts, r->rs, &r->de, r->err, sizeof(r->err));
+        rc = engine_build(s, s->opts, r->rs, &r->de, err, errlen);
     if (rc == 0 && (rc = detect_thread_create(&r->dt, r->de)) != 0)
-        snprintf(r->err, sizeof(r->err), "detection thread: %s", kanshi_strerror(rc));
+        snprintf(err, errlen, "detection thread: %s", kanshi_strerror(rc));
     r->engine_usec = now_usec() - t;
     if (rc != 0) {
         detect_thread_destroy(r->dt);
@@ -899,6 +1068,28 @@ static void *reload_load_main(void *arg)
         r->de = NULL;
         r->rs = NULL;
     }
+    return rc;
+}
+
+/* bundle_apply_file()'s load step: a bundle's rules must all load (its
+ * signer linted them; an error here means this sensor differs) and build. */
+static int reload_bundle_load(void *arg, const char *dir, char *err, size_t errlen)
+{
+    return reload_build(arg, dir, true, err, errlen);
+}
+
+static void *reload_load_main(void *arg)
+{
+    struct sensor *s = arg;
+    struct reload *r = &s->reload;
+    int rc;
+
+    r->err[0] = '\0';
+    if (r->bundle_file != NULL)
+        rc = bundle_apply_file(s->bstore, r->bundle_file, reload_bundle_load, s, &r->staged, r->err,
+                               sizeof(r->err));
+    else
+        rc = reload_build(s, r->path, s->opts->strict, r->err, sizeof(r->err));
     r->rc = rc;
     r->end_usec = now_usec();
     atomic_store_explicit(&r->finished, true, memory_order_release);
@@ -945,6 +1136,92 @@ static int sensor_reload_request(struct sensor *s, const char *path)
     return 0;
 }
 
+/*
+ * Signed rules bundles from the drop directory (bundles.incoming).
+ *
+ * The packet loop looks into it every bundles.check-interval seconds and on
+ * SIGHUP (an opendir: cheap), one bundle at a time: the first "*.bundle" by
+ * name becomes a reload job (reload_start), whose loader verifies, unpacks,
+ * loads and compiles it (bundle_apply_file with reload_bundle_load) beside
+ * the running rules.  When the loader is done, the packet loop swaps the
+ * rules in and records the version as the running one (bundle_finish), or,
+ * on any refusal, keeps what it runs.  The file is removed once applied, or
+ * renamed FILE.rejected with the reason in FILE.rejected.reason.  The
+ * uplink's fetched bundles (OFFER/FETCH/CHUNK) can take the same path:
+ * request_bundle with the fetched file, and the outcome in
+ * bundle_last_version, bundle_last_refusal and bundle_last_err for RESULT.
+ */
+
+/* Queues the next bundle of the drop directory, at most every
+ * check-interval unless force.  True when one was queued. */
+static bool bundle_poll(struct sensor *s, bool force)
+{
+    struct reload *r = &s->reload;
+    char name[256], path[4096 + 256];
+    const char *dir = s->cfg.bundle_incoming;
+    uint64_t now;
+    int rc;
+
+    if (s->bstore == NULL || dir == NULL || r->request_bundle != NULL || r->bundle_file != NULL)
+        return false;
+    now = now_usec();
+    if (!force && now - s->last_bundle_check_usec < s->cfg.bundle_check_interval * 1000000ull)
+        return false;
+    s->last_bundle_check_usec = now;
+    if ((rc = bundle_incoming_next(dir, name, sizeof(name))) < 0) {
+        if (-rc != s->bundle_dir_errno)
+            log_warnx("bundles.incoming %s: %s", dir, strerror(-rc));
+        s->bundle_dir_errno = -rc;
+        return false;
+    }
+    s->bundle_dir_errno = 0;
+    if (rc == 0)
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((r->request_bundle = strdup(path)) == NULL)
+        return false;
+    return true;
+}
+
+/* A bundle job ended (rc 0: its rules run now): record it, say so, and
+ * take the file out of the drop directory. */
+static void bundle_finish(struct sensor *s, int rc)
+{
+    struct reload *r = &s->reload;
+    enum bundle_refusal why = r->staged.refusal;
+    char err[1024];
+
+    r->bundle_last_version = r->staged.version;
+    if (rc == 0) {
+        if (bundle_apply_commit(s->bstore, &r->staged, err, sizeof(err)) != 0)
+            log_warnx("bundle: version %llu runs, but could not be recorded as running (%s): "
+                      "the next start runs the rules before it",
+                      (unsigned long long)r->staged.version, err);
+        r->bundles_applied++;
+        r->bundle_last_refusal = BUNDLE_REFUSE_NONE;
+        r->bundle_last_err[0] = '\0';
+        log_info("bundle: version %llu applied from %s: %zu rules, alerts name ruleset %s",
+                 (unsigned long long)r->staged.version, r->bundle_file, s->rs->nrules,
+                 s->ruleset_label);
+        if (unlink(r->bundle_file) != 0 && errno != ENOENT)
+            log_warn("bundle: %s", r->bundle_file);
+    } else {
+        if (why == BUNDLE_REFUSE_NONE)
+            why = BUNDLE_REFUSE_IO;
+        r->bundles_refused++;
+        r->bundle_last_refusal = why;
+        snprintf(r->bundle_last_err, sizeof(r->bundle_last_err), "%s", r->err);
+        log_warnx("bundle: %s refused (%s): %s; keeping the %zu rules in use (ruleset %s)",
+                  r->bundle_file, bundle_refusal_name(why), r->err, s->rs->nrules,
+                  s->ruleset_label);
+        if (bundle_incoming_reject(r->bundle_file, r->err) != 0 && unlink(r->bundle_file) != 0 &&
+            errno != ENOENT)
+            log_warn("bundle: %s: cannot move it aside nor remove it", r->bundle_file);
+    }
+    free(r->bundle_file);
+    r->bundle_file = NULL;
+}
+
 /* Starts the loader for the pending request. */
 static void reload_start(struct sensor *s)
 {
@@ -952,16 +1229,26 @@ static void reload_start(struct sensor *s)
     const char *from;
     int rc;
 
-    r->requested = false;
-    r->path = r->request_path;
-    r->request_path = NULL;
-    if (r->path == NULL && r->current_path != NULL && (r->path = strdup(r->current_path)) == NULL)
-        rc = -ENOMEM;
-    else
-        rc = 0;
     r->t0_usec = now_usec();
-    from = r->path != NULL ? r->path : "the start-up rule paths";
-    log_info("reload: loading the rules from %s", from);
+    rc = 0;
+    if (r->request_bundle != NULL) {
+        /* A bundle first; a reload asked for meanwhile runs after it. */
+        r->bundle_file = r->request_bundle;
+        r->request_bundle = NULL;
+        r->job_bundle = 0;
+        memset(&r->staged, 0, sizeof(r->staged));
+        log_info("bundle: applying %s", r->bundle_file);
+    } else {
+        r->requested = false;
+        r->path = r->request_path;
+        r->request_path = NULL;
+        r->job_bundle = r->path == NULL ? r->current_bundle : 0;
+        if (r->path == NULL && r->current_path != NULL &&
+            (r->path = strdup(r->current_path)) == NULL)
+            rc = -ENOMEM;
+        from = r->path != NULL ? r->path : "the start-up rule paths";
+        log_info("reload: loading the rules from %s", from);
+    }
     atomic_store(&r->finished, false);
     if (rc == 0 && (rc = sensor_thread_start(&r->thread, reload_load_main, s)) == 0) {
         r->job = RELOAD_LOAD;
@@ -973,6 +1260,11 @@ static void reload_start(struct sensor *s)
     log_warnx("reload: %s; keeping the %zu rules in use", r->last_err, s->rs->nrules);
     free(r->path);
     r->path = NULL;
+    if (r->bundle_file != NULL) {
+        snprintf(r->err, sizeof(r->err), "%s", r->last_err);
+        r->staged.refusal = BUNDLE_REFUSE_IO;
+        bundle_finish(s, rc);
+    }
 }
 
 /* The loader is done: swap its ruleset in, or keep ours. */
@@ -989,11 +1281,25 @@ static void reload_apply(struct sensor *s)
         r->rs = NULL;
         r->de = NULL;
         r->dt = NULL;
-        if (r->path != NULL) {
-            free(r->current_path);
-            r->current_path = r->path;
-            r->path = NULL;
+        if (r->bundle_file != NULL) {
+            char *dir = strdup(r->staged.dir);
+            if (dir != NULL) {
+                free(r->current_path);
+                r->current_path = dir;
+            } else {
+                log_warnx("bundle: out of memory: SIGHUP reloads the rules in use before it");
+            }
+            r->current_bundle = r->staged.version;
+        } else {
+            if (r->path != NULL) {
+                free(r->current_path);
+                r->current_path = r->path;
+                r->path = NULL;
+            }
+            r->current_bundle = r->job_bundle;
         }
+        /* From the next packet on, alerts come from the new rules. */
+        sensor_set_label(s);
         r->done++;
         /* The time to load and build; the swap itself waits for the next
          * packet (or the capture's 100 ms poll) and takes microseconds. */
@@ -1003,6 +1309,8 @@ static void reload_apply(struct sensor *s)
         log_info("reload: %zu rules in %llu ms (rules %.3f s, engine %.3f s)", s->rs->nrules,
                  (unsigned long long)r->last_ms, (double)r->load_usec / 1e6,
                  (double)r->engine_usec / 1e6);
+        if (r->bundle_file != NULL)
+            bundle_finish(s, 0);
         atomic_store(&r->finished, false);
         if (sensor_thread_start(&r->thread, reload_reap_main, r) == 0) {
             r->job = RELOAD_REAP;
@@ -1022,6 +1330,14 @@ static void reload_apply(struct sensor *s)
         r->dt = NULL;
         r->de = NULL;
         r->rs = NULL;
+        if (r->bundle_file != NULL) {
+            bundle_apply_abort(s->bstore, &r->staged);
+            r->staged.refusal = BUNDLE_REFUSE_IO;
+        }
+    }
+    if (r->bundle_file != NULL) {
+        bundle_finish(s, rc);
+        return;
     }
     r->failed++;
     r->last_rc = rc;
@@ -1040,7 +1356,8 @@ static void reload_poll(struct sensor *s)
 
     if (sig_reload) {
         sig_reload = 0;
-        if (sensor_reload_request(s, NULL) != 0)
+        /* A bundle waiting in the drop directory is the reload. */
+        if (!bundle_poll(s, true) && sensor_reload_request(s, NULL) != 0)
             r->failed++;
     }
     if (job != RELOAD_NONE) {
@@ -1053,7 +1370,7 @@ static void reload_poll(struct sensor *s)
         if (r->job != RELOAD_NONE)
             return; /* the reaper: the next load waits for it */
     }
-    if (r->requested)
+    if (r->requested || r->request_bundle != NULL)
         reload_start(s);
 }
 
@@ -1071,13 +1388,21 @@ static void reload_end(struct sensor *s)
             r->dt = NULL;
             r->de = NULL;
             r->rs = NULL;
+            /* A bundle not swapped in is not applied: its file stays in the
+             * drop directory for the next start.  A refused one is done with. */
+            if (r->bundle_file != NULL && r->rc == 0)
+                bundle_apply_abort(s->bstore, &r->staged);
+            else if (r->bundle_file != NULL)
+                bundle_finish(s, r->rc);
         }
         r->job = RELOAD_NONE;
     }
     free(r->path);
     free(r->request_path);
     free(r->current_path);
-    r->path = r->request_path = r->current_path = NULL;
+    free(r->bundle_file);
+    free(r->request_bundle);
+    r->path = r->request_path = r->current_path = r->bundle_file = r->request_bundle = NULL;
 }
 
 /*
@@ -1138,7 +1463,8 @@ static void run(struct sensor *s)
         rc = capture_next(s->cap, &cp);
         /* After the wait for a packet, before inspecting it: a ruleset that
          * became ready meanwhile is used from this packet on. */
-        if (sig_reload || s->reload.job != RELOAD_NONE || s->reload.requested)
+        if (sig_reload || s->reload.job != RELOAD_NONE || s->reload.requested ||
+            s->reload.request_bundle != NULL)
             reload_poll(s);
         if (rc == -ENOENT)
             break;
@@ -1147,11 +1473,14 @@ static void run(struct sensor *s)
             if (s->eve != NULL)
                 eve_writer_flush(s->eve);
             uplink_housekeeping(s, false);
+            bundle_poll(s, false);
             continue;
         }
         worker_packet(s->w, cp.linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_usec, on_alert, s);
-        if (s->spool != NULL && (++n & 1023) == 0)
+        if ((++n & 1023) == 0) {
             uplink_housekeeping(s, false);
+            bundle_poll(s, false);
+        }
     }
     worker_flush(s->w);
 }
@@ -1165,7 +1494,7 @@ static void uplink_config_from(const struct sensor *s, struct uplink_config *uc)
         .secret_key = s->secret_key,
         .public_key = s->cfg.uplink_public_key,
         .software = KANSHI_VERSION,
-        .ruleset = s->cfg.ruleset_version,
+        .ruleset = s->ruleset_label,
         .stats_interval_ms = s->cfg.uplink_stats_interval * 1000u,
     };
 }
@@ -1313,6 +1642,7 @@ int main(int argc, char **argv)
             fatalx("-k %s: expected auto, yes (all) or no (none)", o.checksum);
     }
 
+    bundles_open(&s);
     load_rules(&s, &o);
     build_engine(&s, &o);
     if (s.cfg.geoip_country != NULL || s.cfg.geoip_asn != NULL) {
@@ -1326,6 +1656,8 @@ int main(int argc, char **argv)
         detect_engine_destroy(s.de);
         enrich_close(s.enr);
         ruleset_destroy(s.rs);
+        bundle_store_close(s.bstore);
+        free(s.reload.current_path);
         config_fini(&s.cfg);
         free(o.rules);
         free(o.files);
@@ -1371,6 +1703,9 @@ int main(int argc, char **argv)
         log_warnx("running as root: set 'user' in the config to drop privileges");
     else if (s.cfg.user != NULL)
         log_debug("running as user %s", s.cfg.user);
+    /* Bundles are unpacked by the user the sensor runs as. */
+    if (s.bstore != NULL && bundle_store_mkdir(s.bstore, err, sizeof(err)) != 0)
+        log_warnx("bundles.dir: %s; no bundle can be applied", err);
 
     {
         /* The uplink thread leaves the sensor's signals to the packet loop. */
@@ -1381,6 +1716,8 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     setup_signals();
+    /* Bundles dropped while the sensor was stopped are applied now. */
+    bundle_poll(&s, true);
     if (s.table)
         print_table_header();
     {
@@ -1407,6 +1744,7 @@ int main(int argc, char **argv)
     enrich_close(s.enr);
     spool_close(s.spool);
     ruleset_destroy(s.rs);
+    bundle_store_close(s.bstore);
     config_fini(&s.cfg);
     free(o.rules);
     free(o.files);

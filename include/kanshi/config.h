@@ -37,6 +37,10 @@
  *     dir: /var/lib/kanshi/spool
  *     max-size: 1gb
  *     fsync: batch
+ *   bundles:
+ *     keys: [/etc/kanshi/release.pub]
+ *     dir: /var/lib/kanshi/bundles
+ *     incoming: /var/lib/kanshi/incoming
  */
 #ifndef KANSHI_CONFIG_H
 #define KANSHI_CONFIG_H
@@ -124,6 +128,14 @@ struct sensor_config {
     uint64_t spool_max_size;   /* bytes, default 1 GiB */
     unsigned spool_fsync;      /* enum spool_fsync: 0 never, 1 batch (default), 2 always */
     uint32_t spool_fsync_interval; /* ms between batch syncs, default 100 */
+
+    /* Signed rules bundles (bundle_apply.h); applied only when keys are set. */
+    char **bundle_keys;     /* bundles.keys: pinned release public key files */
+    size_t nbundle_keys;
+    char *bundle_dir;       /* bundles.dir: applied bundles and the state file;
+                             * default /var/lib/kanshi/bundles */
+    char *bundle_incoming;  /* bundles.incoming: drop directory of *.bundle files, or NULL */
+    uint32_t bundle_check_interval; /* bundles.check-interval: seconds between looks, default 5 */
 };
 
 /* capture.checksum-checks, as Suricata's pcap-file.checksum-checks. */

@@ -106,6 +106,10 @@ TEST(test_defaults)
     CHECK_INT(cfg.snaplen, 65535);
     CHECK_INT(cfg.buffer_size, 32u << 20);
     CHECK(cfg.promisc);
+    CHECK_INT(cfg.nbundle_keys, 0);
+    CHECK_STR(cfg.bundle_dir, "/var/lib/kanshi/bundles");
+    CHECK(cfg.bundle_incoming == NULL);
+    CHECK_INT(cfg.bundle_check_interval, 5);
     config_fini(&cfg);
     CHECK(cfg.sensor_id == NULL);
     config_fini(&cfg); /* twice is harmless */
@@ -589,6 +593,41 @@ TEST(test_example_file)
     CHECK_STR(err, "");
     CHECK(cfg.naddr_vars > 0);
     CHECK(cfg.nrule_paths > 0);
+    CHECK_INT(cfg.nbundle_keys, 1);
+    if (cfg.nbundle_keys == 1)
+        CHECK_STR(cfg.bundle_keys[0], "/etc/kanshi/release.pub");
+    CHECK_STR(cfg.bundle_incoming, "/var/lib/kanshi/incoming");
+    config_fini(&cfg);
+}
+
+/* bundles.*: a list of key files, the store, the drop directory, the interval. */
+TEST(test_bundles)
+{
+    struct sensor_config cfg;
+
+    CHECK_INT(load(&cfg, "bundles:\n  keys: [/k/a.pub, /k/b.pub]\n  dir: /s/b\n"
+                         "  incoming: /s/in\n  check-interval: 30\n"),
+              0);
+    CHECK_INT(cfg.nbundle_keys, 2);
+    if (cfg.nbundle_keys == 2) {
+        CHECK_STR(cfg.bundle_keys[0], "/k/a.pub");
+        CHECK_STR(cfg.bundle_keys[1], "/k/b.pub");
+    }
+    CHECK_STR(cfg.bundle_dir, "/s/b");
+    CHECK_STR(cfg.bundle_incoming, "/s/in");
+    CHECK_INT(cfg.bundle_check_interval, 30);
+    config_fini(&cfg);
+    CHECK_INT(load(&cfg, "bundles:\n  keys: /k/one.pub\n"), 0);
+    CHECK_INT(cfg.nbundle_keys, 1);
+    config_fini(&cfg);
+    CHECK_INT(load(&cfg, "bundles:\n  check-interval: 0\n"), KANSHI_EPARSE);
+    CHECK_CONTAINS(err, "bundles.check-interval");
+    config_fini(&cfg);
+    CHECK_INT(load(&cfg, "bundles:\n  dir: ''\n"), KANSHI_EPARSE);
+    CHECK_CONTAINS(err, "bundles.dir");
+    config_fini(&cfg);
+    CHECK_INT(load(&cfg, "bundles:\n  key: /k/a.pub\n"), KANSHI_EPARSE);
+    CHECK_CONTAINS(err, "unknown key");
     config_fini(&cfg);
 }
 
@@ -610,5 +649,6 @@ int main(void)
     RUN(test_file_errors);
     RUN(test_partial_failure_is_freeable);
     RUN(test_example_file);
+    RUN(test_bundles);
     return test_summary("config");
 }
