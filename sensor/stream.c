@@ -64,6 +64,13 @@ struct stream_range {
     uint64_t start, end;
 };
 
+/* Who brought the held bytes, for the bsd policy: piece i covers offsets
+ * [off, next piece's off) and came from a segment starting at owner. */
+#define STREAM_MAX_OWNERS 32
+struct stream_owner {
+    uint64_t off, owner;
+};
+
 struct stream_dir {
     uint8_t *buf;
     uint32_t cap;
@@ -80,6 +87,8 @@ struct stream_dir {
     uint32_t isn, next_seq;
     uint32_t win; /* receive window this side advertises, scaled */
     struct stream_range ranges[STREAM_MAX_RANGES];
+    uint8_t nowners; /* bsd policy: pieces recorded in owners (0: none yet) */
+    struct stream_owner owners[STREAM_MAX_OWNERS];
 };
 
 struct tcp_session {
@@ -119,7 +128,8 @@ int stream_ctx_create(struct stream_ctx **out, const struct stream_config *cfg)
     struct stream_ctx *ctx;
 
     if (cfg->memcap < sizeof(struct tcp_session) || cfg->reassembly_memcap == 0 ||
-        (cfg->policy != STREAM_POLICY_FIRST && cfg->policy != STREAM_POLICY_LAST))
+        (cfg->policy != STREAM_POLICY_FIRST && cfg->policy != STREAM_POLICY_LAST &&
+         cfg->policy != STREAM_POLICY_BSD))
         return -EINVAL;
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL)
@@ -450,6 +460,89 @@ static unsigned stream_range_count_after(const struct stream_dir *sd, uint64_t s
 /* Compares bytes [a, b) held in sd with src (which holds them from offset
  * s); with the last-wins policy writes src over them.  True when they
  * differed. */
+/* --- bsd policy: who brought the held bytes --------------------------- */
+
+/* Index of the piece holding offset pos, or -1 when pos is before them. */
+static int stream_owner_find(const struct stream_dir *sd, uint64_t pos)
+{
+    int i = -1;
+
+    for (unsigned k = 0; k < sd->nowners && sd->owners[k].off <= pos; k++)
+        i = (int)k;
+    return i;
+}
+
+/* Offsets [a, b) came from a segment starting at owner.  Pieces wholly
+ * before the oldest byte kept are dropped, neighbours with one owner merge;
+ * when the table is full the bytes stay unowned (owner 0: they are kept,
+ * as the first policy would). */
+static void stream_owner_set(struct stream_dir *sd, uint64_t a, uint64_t b, uint64_t owner)
+{
+    struct stream_owner t[STREAM_MAX_OWNERS + 2];
+    unsigned n = 0;
+    int ib;
+    uint64_t after;
+
+    if (a >= b)
+        return;
+    while (sd->nowners >= 2 && sd->owners[1].off <= sd->keep) {
+        memmove(sd->owners, sd->owners + 1, (sd->nowners - 1) * sizeof(sd->owners[0]));
+        sd->nowners--;
+    }
+    ib = stream_owner_find(sd, b);
+    after = ib >= 0 ? sd->owners[ib].owner : 0;
+    for (unsigned k = 0; k < sd->nowners && sd->owners[k].off < a; k++)
+        t[n++] = sd->owners[k];
+    t[n++] = (struct stream_owner){a, owner};
+    t[n++] = (struct stream_owner){b, after};
+    for (unsigned k = 0; k < sd->nowners; k++) {
+        if (sd->owners[k].off < b)
+            continue;
+        if (sd->owners[k].off == b)
+            n--; /* b was a boundary already: keep its own owner */
+        if (n >= STREAM_MAX_OWNERS + 2)
+            break;
+        t[n++] = sd->owners[k];
+    }
+    /* merge neighbours with one owner */
+    unsigned m = 0;
+    for (unsigned k = 0; k < n; k++) {
+        if (m > 0 && t[m - 1].owner == t[k].owner)
+            continue;
+        t[m++] = t[k];
+    }
+    if (m > STREAM_MAX_OWNERS) {
+        /* past the table's reach the bytes are unowned (kept) */
+        m = STREAM_MAX_OWNERS;
+        t[m - 1].owner = 0;
+    }
+    memcpy(sd->owners, t, m * sizeof(t[0]));
+    sd->nowners = (uint8_t)m;
+}
+
+/* bsd: in [a, b), the pieces brought by a segment starting after s take
+ * the new bytes (those not inspected yet). */
+static void stream_overlap_bsd(struct stream_dir *sd, uint64_t a, uint64_t b, const uint8_t *src,
+                               uint64_t s)
+{
+    uint64_t pos = a;
+
+    while (pos < b) {
+        int i = stream_owner_find(sd, pos);
+        uint64_t os = i >= 0 ? sd->owners[i].owner : 0, pe = b;
+
+        if ((unsigned)(i + 1) < sd->nowners && sd->owners[i + 1].off < pe)
+            pe = sd->owners[i + 1].off;
+        if (s < os) {
+            uint64_t w = pos > sd->inspected ? pos : sd->inspected;
+            if (w < pe)
+                memcpy(sd->buf + (w - sd->base), src + (w - s), pe - w);
+            stream_owner_set(sd, pos, pe, s);
+        }
+        pos = pe;
+    }
+}
+
 static bool stream_overlap(const struct stream_ctx *ctx, struct stream_dir *sd, uint64_t a,
                            uint64_t b, const uint8_t *src, uint64_t s)
 {
@@ -458,6 +551,8 @@ static bool stream_overlap(const struct stream_ctx *ctx, struct stream_dir *sd, 
 
     if (memcmp(held, now, b - a) == 0)
         return false;
+    if (ctx->cfg.policy == STREAM_POLICY_BSD)
+        stream_overlap_bsd(sd, a, b, src, s);
     if (ctx->cfg.policy == STREAM_POLICY_LAST) {
         /* Bytes the consumer already inspected cannot change. */
         uint64_t w = a > sd->inspected ? a : sd->inspected;
@@ -511,6 +606,8 @@ static void stream_insert(struct stream_ctx *ctx, struct stream_dir *sd, uint64_
                 break;
             if (rg->start > pos) {
                 memcpy(sd->buf + (pos - sd->base), src + (pos - s), rg->start - pos);
+                if (ctx->cfg.policy == STREAM_POLICY_BSD)
+                    stream_owner_set(sd, pos, rg->start, s);
                 added += rg->start - pos;
                 pos = rg->start;
             }
@@ -521,6 +618,8 @@ static void stream_insert(struct stream_ctx *ctx, struct stream_dir *sd, uint64_
         }
         if (pos < e) {
             memcpy(sd->buf + (pos - sd->base), src + (pos - s), e - pos);
+            if (ctx->cfg.policy == STREAM_POLICY_BSD)
+                stream_owner_set(sd, pos, e, s);
             added += e - pos;
         }
         if (inorder)
@@ -754,6 +853,7 @@ static void stream_tfo_refused(struct stream_ctx *ctx, struct tcp_session *s, st
 {
     stream_buf_release(ctx, cd);
     cd->nranges = 0;
+    cd->nowners = 0;
     cd->base = cd->keep = cd->inspected = cd->contig = 0;
     cd->next_off = 0;
     cd->next_seq = cd->isn + 1;

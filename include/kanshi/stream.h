@@ -70,8 +70,11 @@ enum stream_state {
 };
 
 enum stream_policy {
-    STREAM_POLICY_FIRST = 0, /* bytes once received are kept (Suricata's default) */
+    STREAM_POLICY_FIRST = 0, /* bytes once received are kept */
     STREAM_POLICY_LAST,      /* later data replaces bytes not yet inspected */
+    STREAM_POLICY_BSD,       /* Suricata's default ("bsd"): held bytes are kept, unless the
+                                new segment starts before the segment that brought them;
+                                then its bytes replace them (where not yet inspected) */
 };
 
 struct stream_config {

@@ -3,7 +3,8 @@
  * (sensor/stream.c), driven through its consumer API.
  *
  * Input framing:
- *   byte 0       configuration: midstream (bit 0), last-wins policy (1),
+ *   byte 0       configuration: midstream (bit 0), last-wins policy (1; with
+ *                bit 7: bsd policy),
  *                depth 300 (2), no gap skipping (3), RST in window (4),
  *                4 KiB reassembly memcap (5), ooo limit 200 (6)
  *   bytes 1-8    initial sequence numbers of the two sides (big endian)
@@ -83,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     stream_config_default(&cfg);
     cfg.midstream = data[0] & 1;
-    cfg.policy = (data[0] & 2) ? STREAM_POLICY_LAST : STREAM_POLICY_FIRST;
+    cfg.policy = (data[0] & 2) ? ((data[0] & 0x80) ? STREAM_POLICY_BSD : STREAM_POLICY_LAST)
+                               : STREAM_POLICY_FIRST;
     if (data[0] & 4)
         cfg.depth = 300;
     cfg.gap_skip = !(data[0] & 8);

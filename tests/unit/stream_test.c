@@ -246,6 +246,47 @@ TEST(overlap_first_wins_byte_exact)
     conn_fini(&k);
 }
 
+/* Suricata's bsd policy: held bytes stay, unless the new segment starts
+ * before the one that brought them (stream.sh overlap-start, -coalesced). */
+TEST(overlap_bsd)
+{
+    struct conn k;
+    struct stream_config cfg;
+    uint32_t b;
+
+    stream_config_default(&cfg);
+    cfg.policy = STREAM_POLICY_BSD;
+    conn_init(&k, &cfg);
+    handshake(&k, 1, 2);
+    b = k.next[C];
+    /* out of order, then a segment starting before it */
+    seg(&k, C, TH_ACK, b + 4, k.next[S], "XXXXXX", 6);
+    seg(&k, C, TH_ACK, b, k.next[S], "ATTACK!!", 8);
+    CHECK_STR(stream_str(&k, C), "ATTACK!!XX");
+    /* starting at the same place keeps the held bytes; later still keeps */
+    seg(&k, C, TH_ACK, b + 4, k.next[S], "YYYYYY", 6);
+    seg(&k, C, TH_ACK, b + 6, k.next[S], "ZZ", 2);
+    CHECK_STR(stream_str(&k, C), "ATTACK!!XX");
+    CHECK_INT(STATS(&k)->overlaps_diff, 3);
+    conn_fini(&k);
+
+    /* in order: a resend covering two held segments differs in both: the
+     * first (same start) is kept, the second (later start) replaced */
+    conn_init(&k, &cfg);
+    handshake(&k, 1, 2);
+    b = k.next[C];
+    seg(&k, C, TH_ACK, b, k.next[S], "ATT", 3);
+    seg(&k, C, TH_ACK, b + 3, k.next[S], "XYZ", 3);
+    seg(&k, C, TH_ACK, b, k.next[S], "atTACK", 6);
+    CHECK_STR(stream_str(&k, C), "ATTACK");
+    /* inspected bytes never change */
+    stream_consume(k.ctx, k.f.tcp, C, 6, 100);
+    seg(&k, C, TH_ACK, b + 6, k.next[S], "MORE", 4);
+    seg(&k, C, TH_ACK, b + 2, k.next[S], "qqqqqqqq", 8);
+    CHECK_STR(stream_str(&k, C), "ATTACKqqqq");
+    conn_fini(&k);
+}
+
 TEST(overlap_last_wins_until_inspected)
 {
     struct conn k;
@@ -1075,6 +1116,7 @@ int main(void)
     RUN(data_on_third_ack_and_in_order);
     RUN(out_of_order_and_holes);
     RUN(overlap_first_wins_byte_exact);
+    RUN(overlap_bsd);
     RUN(overlap_last_wins_until_inspected);
     RUN(retransmission_ignored);
     RUN(gap_skipped_after_ack);
