@@ -92,7 +92,8 @@ struct config_key {
 
 /* Choices, in the order of their enums (stream_policy, config_checksum,
  * defrag_policy). */
-static const char *const config_stream_policy_names[] = {"first", "last", NULL};
+/* in enum stream_policy's order; bsd, Suricata's default, is ours */
+static const char *const config_stream_policy_names[] = {"first", "last", "bsd", NULL};
 static const char *const config_checksum_names[] = {"auto", "yes", "no", NULL};
 static const char *const config_defrag_policy_names[] = {"bsd",   "first",   "last",
                                                          "linux", "windows", "solaris", NULL};
@@ -121,8 +122,8 @@ static const struct config_key config_keys[] = {
          "memory for reassembled stream data"),
     SIZE("stream.reassembly.depth", stream_depth, 0, TIB, MIB,
          "bytes reassembled per direction, 0 for all"),
-    ENUM("stream.reassembly.overlap-policy", stream_policy, config_stream_policy_names, 0,
-         "first (the bytes first seen stay) or last"),
+    ENUM("stream.reassembly.overlap-policy", stream_policy, config_stream_policy_names, 2,
+         "bsd (bytes seen stay unless a segment starts before theirs), first or last"),
     UINT("stream.reassembly.toserver-chunk-size", stream_chunk_toserver, 1, 1u << 24, 2560,
          "acknowledged bytes that trigger inspection of the client's stream"),
     UINT("stream.reassembly.toclient-chunk-size", stream_chunk_toclient, 1, 1u << 24, 2560,

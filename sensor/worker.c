@@ -52,7 +52,7 @@ void worker_config_from(const struct sensor_config *cfg, struct worker_config *w
     wc->stream.memcap = cfg->stream_memcap;
     wc->stream.reassembly_memcap = cfg->stream_reassembly_memcap;
     wc->stream.depth = cfg->stream_depth;
-    wc->stream.policy = cfg->stream_policy == 1 ? STREAM_POLICY_LAST : STREAM_POLICY_FIRST;
+    wc->stream.policy = (enum stream_policy)cfg->stream_policy; /* names in that order */
     wc->stream.midstream = cfg->stream_midstream;
     defrag_config_default(&wc->defrag);
     wc->defrag.memcap = cfg->defrag_memcap;

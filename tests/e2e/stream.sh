@@ -60,7 +60,6 @@ gen() {
 # Suricata's, from its source): the reason, or nothing.
 known_why() {
     case "$1" in
-    overlap-start | overlap-coalesced) echo "Suricata's default overlap policy is bsd (a segment starting before a held one wins); kanshi has first and last only" ;;
     esac
 }
 
