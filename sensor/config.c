@@ -129,6 +129,8 @@ static const struct config_key config_keys[] = {
     UINT("stream.reassembly.toclient-chunk-size", stream_chunk_toclient, 1, 1u << 24, 2560,
          "acknowledged bytes that trigger inspection of the server's stream"),
     BOOL("stream.midstream", stream_midstream, false, "pick up sessions without a handshake"),
+    BOOL("stream.async-oneside", stream_async_oneside, false,
+         "only the client's side of sessions is seen (asymmetric routing)"),
     ENUM("capture.checksum-checks", checksum_checks, config_checksum_names, 0,
          "auto, yes or no: keep packets with bad TCP checksums out of the stream"),
     BOOL("app-layer.enabled", app_enabled, true,

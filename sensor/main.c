@@ -174,7 +174,7 @@ struct options {
     const char *threshold;
     const char *checksum; /* -k */
     const char *hs_cache; /* --hs-cache DIR */
-    bool table, strict, test_only, quiet, stamp, midstream, no_hs_cache;
+    bool table, strict, test_only, quiet, stamp, midstream, async_oneside, no_hs_cache;
     int verbose;
 };
 
@@ -201,6 +201,7 @@ static void usage(FILE *f)
             "      --strict          fail when any rule does not load\n"
             "      --threshold-file FILE  threshold.config (suppress, threshold, rate_filter)\n"
             "      --midstream       pick up TCP sessions without a handshake\n"
+            "      --async-oneside   sessions seen from the client's side only\n"
             "      --hs-cache DIR    keep compiled Hyperscan databases in DIR (made if\n"
             "                        missing; default: the config's detect.cache-dir)\n"
             "      --no-hs-cache     always compile, use no database cache\n"
@@ -239,6 +240,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         OPT_STAMP,
         OPT_THRESHOLD,
         OPT_MIDSTREAM,
+        OPT_ASYNC_ONESIDE,
         OPT_HS_CACHE,
         OPT_NO_HS_CACHE
     };
@@ -256,6 +258,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"stamp", no_argument, NULL, OPT_STAMP},
         {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
+        {"async-oneside", no_argument, NULL, OPT_ASYNC_ONESIDE},
         {"hs-cache", required_argument, NULL, OPT_HS_CACHE},
         {"no-hs-cache", no_argument, NULL, OPT_NO_HS_CACHE},
         {"checksum-checks", required_argument, NULL, 'k'},
@@ -310,6 +313,9 @@ static void parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_MIDSTREAM:
             o->midstream = true;
+            break;
+        case OPT_ASYNC_ONESIDE:
+            o->async_oneside = true;
             break;
         case OPT_HS_CACHE:
             o->hs_cache = optarg;
@@ -1631,6 +1637,8 @@ int main(int argc, char **argv)
     }
     if (o.midstream)
         s.cfg.stream_midstream = true;
+    if (o.async_oneside)
+        s.cfg.stream_async_oneside = true;
     if (o.checksum != NULL) {
         if (strcmp(o.checksum, "auto") == 0)
             s.cfg.checksum_checks = CONFIG_CSUM_AUTO;

@@ -98,6 +98,7 @@ struct tcp_session {
     uint8_t first_fin;               /* direction that closed first, 0xff: none */
     bool midstream;
     bool tfo; /* the SYN carried TCP Fast Open data (in the client's stream) */
+    bool async; /* stream.async-oneside: established on the client's side alone */
     struct stream_dir d[2];
 };
 
@@ -367,7 +368,8 @@ void stream_view(const struct tcp_session *s, int dir, struct stream_view *v)
     v->inspected = sd->inspected;
     v->end = sd->contig;
     v->data = sd->buf != NULL && sd->contig > sd->keep ? sd->buf + (sd->keep - sd->base) : NULL;
-    v->acked = sd->acked;
+    /* one-sided: nobody acknowledges, so what arrived counts as acked */
+    v->acked = s->async ? sd->contig : sd->acked;
     v->fin = 0;
     if (fl & D_FIN) {
         v->fin = sd->fin_off;
@@ -822,6 +824,7 @@ static void stream_start_syn(struct stream_ctx *ctx, struct tcp_session *s, cons
     s->first_fin = 0xff;
     s->midstream = false;
     s->tfo = false;
+    s->async = false;
     stream_dir_syn(&s->d[d], p);
 }
 
@@ -957,6 +960,9 @@ static bool stream_rst_ok(const struct stream_ctx *ctx, const struct tcp_session
     return soff >= lo && soff < hi;
 }
 
+static void stream_est(struct stream_ctx *ctx, struct tcp_session *s, const struct packet *p, int d,
+                       uint32_t *r);
+
 static uint32_t stream_syn_sent(struct stream_ctx *ctx, struct tcp_session *s,
                                 const struct packet *p, int d)
 {
@@ -976,6 +982,16 @@ static uint32_t stream_syn_sent(struct stream_ctx *ctx, struct tcp_session *s,
         if ((p->tcp_flags & TH_RST) && p->tcp_seq == cd->next_seq) {
             stream_close_rst(s, &r);
             return r | STREAM_R_EOF;
+        }
+        if (ctx->cfg.async_oneside && hs == TH_ACK && p->tcp_seq == cd->next_seq) {
+            /* Suricata's async-oneside: the SYN/ACK went another way; the
+             * client's ACK tells the server's numbers */
+            s->async = true;
+            s->phase = PH_EST;
+            stream_learn_from_ack(sv, p->tcp_ack);
+            r |= STREAM_R_ESTABLISHED;
+            stream_est(ctx, s, p, d, &r);
+            return r;
         }
         stream_invalid(ctx, &ctx->stats.bad_handshake, &r);
         return r;

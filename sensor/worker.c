@@ -54,6 +54,7 @@ void worker_config_from(const struct sensor_config *cfg, struct worker_config *w
     wc->stream.depth = cfg->stream_depth;
     wc->stream.policy = (enum stream_policy)cfg->stream_policy; /* names in that order */
     wc->stream.midstream = cfg->stream_midstream;
+    wc->stream.async_oneside = cfg->stream_async_oneside;
     defrag_config_default(&wc->defrag);
     wc->defrag.memcap = cfg->defrag_memcap;
     wc->defrag.timeout = cfg->defrag_timeout;

@@ -91,6 +91,7 @@ struct sensor_config {
     uint64_t stream_depth;             /* bytes kept per direction, 0: all; 1 MiB */
     unsigned stream_policy;            /* enum stream_policy: 0 first, 1 last, 2 bsd (default) */
     bool stream_midstream;             /* pick up sessions without a handshake; false */
+    bool stream_async_oneside;         /* one-sided sessions (stream.async-oneside); false */
     uint32_t stream_chunk_toserver;    /* bytes acked before raw inspection; 2560 */
     uint32_t stream_chunk_toclient;    /* 2560 */
     unsigned checksum_checks;          /* enum config_checksum; default auto */

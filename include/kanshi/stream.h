@@ -85,6 +85,9 @@ struct stream_config {
                                    contiguous end, 0 = no limit; 1 MiB */
     enum stream_policy policy;  /* STREAM_POLICY_FIRST */
     bool midstream;             /* pick up sessions without a handshake; false */
+    bool async_oneside;         /* only the client's side may be seen (asymmetric routing):
+                                   a session whose SYN is followed by the client's ACK is
+                                   taken as established, its data as acknowledged; false */
     bool gap_skip;              /* skip holes the receiver ACKed past; true */
     bool rst_in_window;         /* false: a RST must carry exactly the next sequence
                                    number (Suricata's default bsd policy, RFC 5961);

@@ -142,6 +142,7 @@ if [ -r "$suite" ] && command -v python3 >/dev/null; then
     for tier in strict extended; do
         if python3 "$suite" --tier $tier --workdir "$tmp/sv-$tier" -q \
             --config-arg 'stream.midstream=true:--midstream' \
+            --config-arg 'stream.async-oneside=true:--async-oneside' \
             --cmd "sh $(pwd)/tests/tools/sv-sensor.sh $manifest {name} $abs -c {vars} -S {rules} -r {pcap} -l {out} -q {extra}" \
             >"$tmp/sv.txt" 2>&1; then
             ok "peer-suite-$tier ($(tail -n 1 "$tmp/sv.txt"))"

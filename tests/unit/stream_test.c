@@ -415,6 +415,36 @@ TEST(gap_not_skipped_when_off)
     conn_fini(&k);
 }
 
+/* stream.async-oneside: only the client's side is seen; its ACK after the
+ * SYN establishes the session and its data counts as acknowledged. */
+TEST(async_oneside)
+{
+    struct conn k;
+    struct stream_config cfg;
+    struct stream_view v;
+    uint32_t b;
+
+    stream_config_default(&cfg);
+    conn_init(&k, &cfg);
+    CHECK(seg(&k, C, TH_SYN, k.next[C] - 1, 0, NULL, 0) & STREAM_R_NEW);
+    b = k.next[C];
+    /* without the option: a bad handshake */
+    CHECK(seg(&k, C, TH_ACK, b, 5001, NULL, 0) & STREAM_R_INVALID);
+    conn_fini(&k);
+
+    cfg.async_oneside = true;
+    conn_init(&k, &cfg);
+    seg(&k, C, TH_SYN, k.next[C] - 1, 0, NULL, 0);
+    b = k.next[C];
+    CHECK(seg(&k, C, TH_ACK, b, 5001, NULL, 0) & STREAM_R_ESTABLISHED);
+    CHECK_INT(stream_state(k.f.tcp), STREAM_STATE_ESTABLISHED);
+    CHECK(seg(&k, C, TH_ACK | TH_PUSH, b, 5001, "GET / HTTP/1.1\r\n", 16) & STREAM_R_DATA);
+    stream_view(k.f.tcp, C, &v);
+    CHECK_INT(v.end, 16);
+    CHECK_INT(v.acked, 16);
+    conn_fini(&k);
+}
+
 /* Data ending before what the receiver acknowledged stays out of the
  * stream (Suricata's "before last ACK"); ending at it, it is accepted. */
 TEST(old_acked_data)
@@ -1122,6 +1152,7 @@ int main(void)
     RUN(gap_skipped_after_ack);
     RUN(gap_not_skipped_when_off);
     RUN(old_acked_data);
+    RUN(async_oneside);
     RUN(fin_client_first);
     RUN(fin_server_first_and_simultaneous);
     RUN(fin_after_hole);
