@@ -530,6 +530,8 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
 
     if (!(p->flags & (PKT_IPV4 | PKT_IPV6)))
         return 0;
+    if (f != NULL && f->dropped)
+        return 0;
     iponly_done = f != NULL && (f->iponly_dirs & (1u << (p->dir & 1)));
     if (f != NULL)
         f->iponly_dirs |= (uint8_t)(1u << (p->dir & 1));
@@ -576,6 +578,9 @@ int detect_packet_stream(struct detect_thread *dt, const struct detect_engine *d
             /* rules run pass first (ruleset order), as Suricata's alert
              * finalisation stops at a pass */
             passed = r->action == RULE_ACTION_PASS;
+            if (f != NULL &&
+                (r->action == RULE_ACTION_DROP || r->action == RULE_ACTION_REJECT))
+                f->dropped = 1;
         }
     }
     return n;

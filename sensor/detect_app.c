@@ -584,10 +584,15 @@ static int app_inspect(struct detect_thread *dt, const struct detect_app *da,
             continue;
         if (!app_rule_match(dt, da, rid, p, v))
             continue;
+        if (p->flow != NULL && p->flow->dropped)
+            break; /* a drop rule matched: the flow is not inspected further */
         if (detect_rule_alert(dt->rctx, r, p)) {
             n++;
             if (fn != NULL)
                 fn(arg, p, r);
+            if (p->flow != NULL &&
+                (r->action == RULE_ACTION_DROP || r->action == RULE_ACTION_REJECT))
+                p->flow->dropped = 1;
         }
     }
     return n;
@@ -635,7 +640,7 @@ int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
     struct app_flow *a;
     int n = 0;
 
-    if (da == NULL || f == NULL || (a = f->app) == NULL)
+    if (da == NULL || f == NULL || (a = f->app) == NULL || f->dropped)
         return 0;
     switch (a->proto) {
     case APP_PROTO_HTTP:

@@ -58,6 +58,8 @@ struct flow {
     uint8_t tcp_seen; /* FLOW_TCP_* */
     uint8_t seen_dir; /* bit per direction that has sent a packet */
     uint8_t iponly_dirs; /* bit per direction whose IP-only rules ran (detect.c) */
+    uint8_t dropped;     /* a drop/reject rule matched: the rest of the flow is not
+                            inspected (Suricata's flow drop, in IDS mode too) */
     uint64_t flow_id; /* Suricata-compatible 51-bit id */
     uint64_t start_usec, last_usec;
     uint64_t pkts[2], bytes[2];

@@ -2128,6 +2128,29 @@ static const struct packet *on_flow(struct packet *p, struct flow *f, uint8_t di
     return p;
 }
 
+/* Suricata drops the rest of a flow once a drop (or reject) rule matched,
+ * in IDS mode too: its later packets are not inspected. */
+TEST(drop_ends_the_flow)
+{
+    struct eng e;
+    struct pkt k;
+    struct flow f;
+
+    CHECK_INT(eng_open(&e,
+                       "drop tcp any any -> any any (content:\"bad\"; sid:1;)\n"
+                       "alert tcp any any -> any any (content:\"x\"; sid:2;)\n",
+                       NULL),
+              0);
+    memset(&f, 0, sizeof(f));
+    CHECK_STR(eng_run(&e, on_flow(tcp_pkt(&k, "x", 1), &f, FLOW_DIR_TOSERVER), NULL), "2");
+    CHECK_STR(eng_run(&e, on_flow(tcp_pkt(&k, "bad x", 5), &f, FLOW_DIR_TOSERVER), NULL), "1,2");
+    CHECK_STR(eng_run(&e, on_flow(tcp_pkt(&k, "x", 1), &f, FLOW_DIR_TOSERVER), NULL), "");
+    /* without a flow each packet stands alone */
+    CHECK_STR(eng_run(&e, tcp_pkt(&k, "bad x", 5), NULL), "1,2");
+    CHECK_STR(eng_run(&e, tcp_pkt(&k, "x", 1), NULL), "2");
+    eng_close(&e);
+}
+
 TEST(flow_keyword)
 {
     struct pkt k;
@@ -2976,6 +2999,7 @@ int main(void)
     RUN(itype_icode);
     RUN(icmp_id_seq);
     /* flow and flow variables */
+    RUN(drop_ends_the_flow);
     RUN(flow_keyword);
     RUN(flow_stream);
     RUN(flowbits);
