@@ -99,6 +99,7 @@ struct tcp_session {
     bool midstream;
     bool tfo; /* the SYN carried TCP Fast Open data (in the client's stream) */
     bool async; /* stream.async-oneside: established on the client's side alone */
+    uint32_t early_end; /* SYN_RECV: end of the data the server sent before the third ACK */
     struct stream_dir d[2];
 };
 
@@ -825,6 +826,7 @@ static void stream_start_syn(struct stream_ctx *ctx, struct tcp_session *s, cons
     s->midstream = false;
     s->tfo = false;
     s->async = false;
+    s->early_end = 0;
     stream_dir_syn(&s->d[d], p);
 }
 
@@ -1041,13 +1043,23 @@ static bool stream_syn_recv(struct stream_ctx *ctx, struct tcp_session *s, const
     if (d == s->client) {
         if (hs == TH_SYN && p->tcp_seq == cd->isn)
             return false; /* retransmitted SYN */
-        if (hs == TH_ACK && p->tcp_ack == sv->next_seq && p->tcp_seq == cd->next_seq) {
+        /* the third ACK; or one acknowledging the data the server sent
+         * before it (seen, not taken: it becomes a hole), as Suricata
+         * accepts the session then */
+        if (hs == TH_ACK && p->tcp_seq == cd->next_seq &&
+            (p->tcp_ack == sv->next_seq ||
+             (s->early_end != 0 && (int32_t)(p->tcp_ack - sv->next_seq) > 0 &&
+              (int32_t)(p->tcp_ack - s->early_end) <= 0))) {
             s->phase = PH_EST;
             *r |= STREAM_R_ESTABLISHED;
             return true;
         }
     } else if (hs == (TH_SYN | TH_ACK) && p->tcp_seq == sv->isn) {
         return false; /* retransmitted SYN/ACK */
+    } else if (hs == TH_ACK && p->payload_len > 0 && p->tcp_seq == sv->next_seq &&
+               (s->early_end == 0 || (int32_t)(p->tcp_seq + p->payload_len - s->early_end) > 0)) {
+        /* server data before the third ACK: noted (still invalid) */
+        s->early_end = p->tcp_seq + p->payload_len;
     }
     /* Including server data before the third ACK: Suricata's "ACK in wrong
      * direction". */

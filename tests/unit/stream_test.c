@@ -415,6 +415,25 @@ TEST(gap_not_skipped_when_off)
     conn_fini(&k);
 }
 
+/* The server speaks before the third ACK (an SMTP banner) and the client's
+ * ACK acknowledges that data: the session is established, the banner a
+ * hole (suricata-verify issue-4220-01-ids); an ACK past what the server
+ * sent is still refused. */
+TEST(early_server_data)
+{
+    struct conn k;
+
+    conn_init(&k, NULL);
+    seg(&k, C, TH_SYN, 100, 0, NULL, 0);
+    seg(&k, S, TH_SYN | TH_ACK, 500, 101, NULL, 0);
+    CHECK(seg(&k, S, TH_ACK | TH_PUSH, 501, 101, "220 hi\r\n", 8) & STREAM_R_INVALID);
+    CHECK(seg(&k, C, TH_ACK, 101, 510, NULL, 0) & STREAM_R_INVALID);
+    CHECK(seg(&k, C, TH_ACK, 101, 509, NULL, 0) & STREAM_R_ESTABLISHED);
+    CHECK(seg(&k, C, TH_ACK | TH_PUSH, 101, 509, "HELO x\r\n", 8) & STREAM_R_DATA);
+    CHECK_STR(stream_str(&k, C), "HELO x\r\n");
+    conn_fini(&k);
+}
+
 /* stream.async-oneside: only the client's side is seen; its ACK after the
  * SYN establishes the session and its data counts as acknowledged. */
 TEST(async_oneside)
@@ -1153,6 +1172,7 @@ int main(void)
     RUN(gap_not_skipped_when_off);
     RUN(old_acked_data);
     RUN(async_oneside);
+    RUN(early_server_data);
     RUN(fin_client_first);
     RUN(fin_server_first_and_simultaneous);
     RUN(fin_after_hole);
