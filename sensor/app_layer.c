@@ -248,6 +248,9 @@ static void app_reverse(struct flow *f, struct app_flow *a)
     a->off[0] = a->off[1];
     a->off[1] = off;
     a->probe_done = swap_bits(a->probe_done);
+    n = a->dir_proto[0];
+    a->dir_proto[0] = a->dir_proto[1];
+    a->dir_proto[1] = n;
     a->gave_up = swap_bits(a->gave_up);
 }
 
@@ -281,6 +284,7 @@ static int app_probe_dir(struct app_layer *al, struct flow *f, struct app_flow *
         r = APP_PROTO_FAILED;
     }
     a->probe_done |= (uint8_t)(1u << dir);
+    a->dir_proto[dir] = (uint8_t)r;
     if (r != APP_PROTO_FAILED && r != APP_PROTO_UNKNOWN && a->proto == APP_PROTO_UNKNOWN) {
         a->proto = (uint8_t)r;
         al->stats.flows[r]++;
@@ -311,6 +315,16 @@ int app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *
     if (a->proto == APP_PROTO_FAILED)
         return 0;
     was_unknown = a->proto == APP_PROTO_UNKNOWN;
+    if (!was_unknown && !(a->probe_done & (1u << dir))) {
+        /* the protocol is known from the other side; this side's own first
+         * bytes still say what it speaks (app-layer-protocol's modes) */
+        while (a->probe_len[dir] < APP_PROBE_BYTES && a->probe_len[dir] < end &&
+               a->probe_len[dir] >= base) {
+            uint64_t o = a->probe_len[dir];
+            a->probe[dir][a->probe_len[dir]++] = data[o - base];
+        }
+        (void)app_probe_dir(al, f, a, dir, end);
+    }
     if (was_unknown) {
         /* keep this direction's first bytes and probe them */
         while (a->probe_len[dir] < APP_PROBE_BYTES && a->probe_len[dir] < end) {
@@ -367,6 +381,7 @@ void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p)
     if (a->proto == APP_PROTO_UNKNOWN) {
         /* each datagram is probed whole: UDP has no stream to wait on */
         int r = app_probe(p->payload, p->payload_len, dir, 17, p->sp, p->dp);
+        a->dir_proto[dir] = (uint8_t)(r == APP_PROBE_NEED_MORE ? APP_PROTO_FAILED : r);
         if (r == APP_PROTO_DNS) {
             a->proto = APP_PROTO_DNS;
             al->stats.flows[APP_PROTO_DNS]++;

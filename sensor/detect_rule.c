@@ -491,11 +491,21 @@ static bool app_proto_match(const struct rule *r, const struct packet *p)
         return false;
     for (size_t i = 0; i < r->napp_tests; i++) {
         const struct rule_app_test *t = &r->app_tests[i];
+        uint8_t pr = proto;
+        bool hit;
         if (t->kind != APPT_PROTO)
             continue;
-        if (proto == APP_PROTO_UNKNOWN && t->num.a != APP_PROTO_UNKNOWN)
+        if (t->num.b >= 1 && t->num.b <= 4 && a != NULL) {
+            int d = t->num.b == 1 ? 0 : t->num.b == 2 ? 1 : (p->dir & 1);
+            pr = a->dir_proto[d];
+            if (t->num.b == 3 && (pr == APP_PROTO_UNKNOWN || pr == APP_PROTO_FAILED ||
+                                  pr != t->num.a))
+                pr = a->dir_proto[!d] == t->num.a ? a->dir_proto[!d] : pr;
+        }
+        if (pr == APP_PROTO_UNKNOWN && t->num.a != APP_PROTO_UNKNOWN)
             return false;
-        if ((proto == t->num.a) != (t->num.op == NUM_EQ))
+        hit = pr == t->num.a;
+        if (hit != (t->num.op == NUM_EQ))
             return false;
     }
     return true;

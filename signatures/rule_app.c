@@ -321,12 +321,26 @@ static int app_test_append(struct rparse *p, enum rule_app_test_kind kind,
 /* app-layer-protocol:[!]NAME[,MODE] */
 static int kw_app_layer_protocol(struct rparse *p, char *v)
 {
+    static const char *const modes[] = {"final", "to_server", "to_client", "either",
+                                        "direction", "original"};
     struct rule_num n = {.op = NUM_EQ};
     char *comma = strchr(v, ',');
     enum app_proto ap;
 
-    if (comma != NULL)
-        *comma = '\0'; /* the mode (to_server, direction, ...) narrows nothing here */
+    if (comma != NULL) {
+        /* which detection: the flow's (final, original), one direction's,
+         * either's, or the packet's direction's (num.b, APPT_MODE_*) */
+        char *m = rule_trim(comma + 1);
+        size_t k = 0;
+        *comma = '\0';
+        while (k < KANSHI_ARRAY_LEN(modes) && strcmp(m, modes[k]) != 0)
+            k++;
+        if (k == KANSHI_ARRAY_LEN(modes))
+            return rp_err(p, "invalid mode '%s' (expected to_server, to_client, either, "
+                             "direction, final or original)",
+                          m);
+        n.b = k == 5 ? 0 : k;
+    }
     v = rule_trim(v);
     if (*v == '!') {
         n.op = NUM_NE;

@@ -44,6 +44,7 @@ void app_layer_config_default(struct app_layer_config *c);
 struct app_flow {
     uint8_t proto;       /* enum app_proto: APP_PROTO_UNKNOWN while probing */
     uint8_t probe_done;  /* bit per direction whose probing ended */
+    uint8_t dir_proto[2]; /* what each direction's own first bytes said (enum app_proto) */
     uint8_t gave_up;     /* bit per direction whose parser stopped (not the protocol) */
     uint64_t off[2];     /* TCP: stream offset fed to the parser, per direction */
     uint8_t probe[2][APP_PROBE_BYTES]; /* each direction's first bytes, while probing */

@@ -509,7 +509,9 @@ enum {
 
 /* Tests on a flow's application-layer state rather than on a buffer. */
 enum rule_app_test_kind {
-    APPT_PROTO,          /* app-layer-protocol: num.a is the enum app_proto, NUM_EQ or NUM_NE */
+    APPT_PROTO,          /* app-layer-protocol: num.a is the enum app_proto, NUM_EQ or NUM_NE;
+                            num.b the mode: 0 the flow's, 1 to_server's, 2 to_client's,
+                            3 either direction's, 4 the packet's direction's */
     APPT_DNS_OPCODE,     /* dns.opcode */
     APPT_DNS_RRTYPE,     /* dns.rrtype: any question's type */
     APPT_TLS_VERSION,    /* tls.version: the wire value, e.g. 0x0303 */
