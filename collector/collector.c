@@ -42,6 +42,9 @@
 #define COL_MAX_MSG ((int64_t)WIRE_MAX_FRAME * 2)
 /* Room after a sensor's identity members for ,"seq":<20 digits>. */
 #define COL_SEQ_ROOM 32
+/* Bytes per CHUNK the collector serves (the OFFER says so). */
+#define COL_CHUNK (256u << 10)
+#define COL_MAX_OFFERS_PER_TURN 256
 
 struct col_sensor {
     char id[STORE_MAX_ID + 1];
@@ -57,6 +60,10 @@ struct col_sensor {
     /* Log limiters: rejected frames, alerts claiming another identity. */
     int64_t reject_logged, claim_logged;
     uint64_t reject_quiet, claim_quiet;
+    /* The ROUTER routing id of the sensor's latest connection (OFFERs go
+     * there); rid_len 0 until it sent a frame. */
+    uint8_t rid[256];
+    size_t rid_len;
 };
 
 struct col_reject {
@@ -97,6 +104,7 @@ struct collector {
     struct jbuf out;
     struct wire_buf wb;
     struct wire_stats stats_scratch;
+    uint8_t *chunk; /* COL_CHUNK bytes, for serving FETCH */
 
     int64_t next_registry, next_rejects, next_retention, last_forced_reload;
     /* Log limiters; ZAP has one for sensors and one for analysts, so that
@@ -211,6 +219,8 @@ static int col_load_sensor(void *arg, const struct store_sensor *se)
         s->reject_quiet = old->reject_quiet;
         s->claim_logged = old->claim_logged;
         s->claim_quiet = old->claim_quiet;
+        memcpy(s->rid, old->rid, old->rid_len);
+        s->rid_len = old->rid_len;
     }
     l->n++;
     return 0;
@@ -265,6 +275,8 @@ static int col_reload(struct collector *c)
     return 0;
 }
 
+static void col_offer_targeted(struct collector *c);
+
 static void col_registry_check(struct collector *c, bool force)
 {
     int64_t v;
@@ -277,6 +289,8 @@ static void col_registry_check(struct collector *c, bool force)
         return;
     if (col_reload(c) == 0)
         c->data_version = v;
+    /* kanshictl bundle publish/promote writes deliveries: offer them. */
+    col_offer_targeted(c);
 }
 
 /* ---- ZAP ---------------------------------------------------------------------------------- */
@@ -494,16 +508,22 @@ static void col_reject(struct collector *c, struct col_sensor *se, const char *r
 
 /* ---- sensor messages ---------------------------------------------------------------------- */
 
+/* Sends the frame in c->wb to one sensor connection.  0 or -1. */
+static int col_send_wb(struct collector *c, const void *rid, size_t rid_len)
+{
+    /* Never wait on a sensor: a full pipe loses this frame, and the next one
+     * (or the sensor's resend) covers it. */
+    if (zmq_send(c->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    return zmq_send(c->router, c->wb.p, c->wb.len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
 static void col_send_ack(struct collector *c, const void *rid, size_t rid_len, uint64_t seq)
 {
     c->wb.len = 0;
     if (wire_encode_ack(&c->wb, seq) != 0)
         return;
-    /* Never wait on a sensor: a full pipe loses this ACK, and the next one
-     * (or the sensor's resend) covers it. */
-    if (zmq_send(c->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return;
-    zmq_send(c->router, c->wb.p, c->wb.len, ZMQ_DONTWAIT);
+    col_send_wb(c, rid, rid_len);
 }
 
 static void col_publish(struct collector *c, unsigned tier, const char *json, size_t len)
@@ -625,6 +645,161 @@ static void col_alerts(struct collector *c, struct col_sensor *se, const void *r
     }
 }
 
+/* ---- bundle distribution ----------------------------------------------------------------- */
+
+/* Sends OFFER for delivery d to se's latest connection and records it. */
+static void col_offer(struct collector *c, struct col_sensor *se, const struct store_delivery *d)
+{
+    struct store_bundle b;
+    struct wire_offer o;
+
+    if (se->rid_len == 0 || !se->active)
+        return;
+    if (store_bundle_get(c->store, d->version, &b) != 0) {
+        log_warnx("sensor %s: bundle %" PRIu64 ": %s", se->id, d->version, store_error(c->store));
+        return;
+    }
+    memset(&o, 0, sizeof(o));
+    o.version = b.version;
+    o.size = b.size;
+    memcpy(o.sha256, b.sha256, sizeof(o.sha256));
+    o.chunk = COL_CHUNK;
+    snprintf(o.kind, sizeof(o.kind), "%s", b.kind);
+    c->wb.len = 0;
+    if (wire_encode_offer(&c->wb, &o) != 0 || col_send_wb(c, se->rid, se->rid_len) != 0)
+        return;
+    log_info("sensor %s: offered bundle %" PRIu64 " (%s, %" PRIu64 " bytes)", se->id, b.version,
+             b.kind, b.size);
+    if (d->state == STORE_DLV_TARGETED &&
+        store_delivery_set(c->store, se->id, d->version, STORE_DLV_OFFERED, UINT64_MAX, NULL,
+                           col_now_us() / 1000000) != 0)
+        log_warnx("sensor %s: %s", se->id, store_error(c->store));
+}
+
+struct col_targets {
+    struct store_delivery *v;
+    size_t n;
+};
+
+static int col_collect_target(void *arg, const struct store_delivery *d)
+{
+    struct col_targets *t = arg;
+
+    if (t->n == COL_MAX_OFFERS_PER_TURN)
+        return 1;
+    t->v[t->n++] = *d;
+    return 0;
+}
+
+/* Offers every delivery still only targeted to its sensor, when that
+ * sensor has a connection; the others get theirs at their next HELLO. */
+static void col_offer_targeted(struct collector *c)
+{
+    struct col_targets t = {0};
+    int rc;
+
+    if ((t.v = kanshi_calloc(COL_MAX_OFFERS_PER_TURN, sizeof(*t.v))) == NULL)
+        return;
+    if ((rc = store_delivery_targeted(c->store, col_collect_target, &t)) < 0)
+        log_warnx("bundles: %s", store_error(c->store));
+    for (size_t i = 0; i < t.n; i++) {
+        struct col_sensor *se = col_sensor_find(c->sensors, c->nsensors, t.v[i].sensor_id);
+        if (se != NULL)
+            col_offer(c, se, &t.v[i]);
+    }
+    free(t.v);
+}
+
+/* FETCH: one CHUNK of a bundle offered to this sensor, never another's. */
+static void col_fetch(struct collector *c, struct col_sensor *se, const void *rid, size_t rid_len,
+                      const uint8_t *body, size_t len)
+{
+    struct store_delivery *d;
+    struct wire_fetch f;
+    enum store_dlv_state state;
+    int64_t n;
+    int rc;
+
+    if ((rc = wire_decode_fetch(body, len, &f)) != 0) {
+        col_reject(c, se, wire_strerror(rc), "FETCH");
+        return;
+    }
+    if ((d = malloc(sizeof(*d))) == NULL)
+        return;
+    if (store_delivery_get(c->store, se->id, f.version, d) != 0) {
+        col_reject(c, se, "FETCH of a bundle not offered to it", NULL);
+        free(d);
+        return;
+    }
+    if (f.offset >= d->size) {
+        col_reject(c, se, "FETCH past the end of the bundle", NULL);
+        free(d);
+        return;
+    }
+    n = store_bundle_read(c->store, f.version, f.offset, c->chunk, COL_CHUNK);
+    if (n <= 0) {
+        log_warnx("sensor %s: FETCH bundle %" PRIu64 ": %s", se->id, f.version,
+                  n < 0 ? store_error(c->store) : "nothing to read");
+        free(d);
+        return;
+    }
+    c->wb.len = 0;
+    if (wire_encode_chunk(&c->wb, f.version, f.offset, c->chunk, (uint32_t)n) != 0 ||
+        col_send_wb(c, rid, rid_len) != 0) {
+        free(d);
+        return;
+    }
+    state = f.offset + (uint64_t)n >= d->size ? STORE_DLV_FETCHED : STORE_DLV_FETCHING;
+    if (d->state >= STORE_DLV_APPLIED)
+        state = d->state; /* a settled delivery stays settled */
+    if (store_delivery_set(c->store, se->id, f.version, state, f.offset + (uint64_t)n, NULL,
+                           col_now_us() / 1000000) != 0)
+        log_warnx("sensor %s: %s", se->id, store_error(c->store));
+    free(d);
+}
+
+/* RESULT: what the sensor made of a bundle. */
+static void col_result(struct collector *c, struct col_sensor *se, const uint8_t *body,
+                       size_t len)
+{
+    struct wire_result *r = malloc(sizeof(*r));
+    struct store_delivery *d = malloc(sizeof(*d));
+    int64_t now = col_now_us() / 1000000;
+    bool ok;
+    int rc;
+
+    if (r == NULL || d == NULL)
+        goto out;
+    if ((rc = wire_decode_result(body, len, r)) != 0) {
+        col_reject(c, se, wire_strerror(rc), "RESULT");
+        goto out;
+    }
+    if (store_delivery_get(c->store, se->id, r->version, d) != 0) {
+        col_reject(c, se, "RESULT of a bundle not offered to it", NULL);
+        goto out;
+    }
+    ok = r->status == WIRE_RESULT_APPLIED;
+    if (store_delivery_set(c->store, se->id, r->version,
+                           ok ? STORE_DLV_APPLIED : STORE_DLV_REJECTED, UINT64_MAX, r->reason,
+                           now) != 0) {
+        log_warnx("sensor %s: %s", se->id, store_error(c->store));
+        goto out;
+    }
+    if (ok) {
+        char label[32];
+        snprintf(label, sizeof(label), "bundle-%" PRIu64, r->version);
+        if (store_sensor_ruleset(c->store, se->id, label) != 0)
+            log_warnx("sensor %s: %s", se->id, store_error(c->store));
+        log_info("sensor %s: applied bundle %" PRIu64, se->id, r->version);
+    } else {
+        log_warnx("sensor %s: rejected bundle %" PRIu64 ": %s", se->id, r->version,
+                  r->reason[0] != '\0' ? r->reason : "(no reason given)");
+    }
+out:
+    free(r);
+    free(d);
+}
+
 static void col_hello(struct collector *c, struct col_sensor *se, const void *rid, size_t rid_len,
                       const uint8_t *body, size_t len)
 {
@@ -656,6 +831,14 @@ static void col_hello(struct collector *c, struct col_sensor *se, const void *ri
                   "%" PRIu64,
                   se->id, h.next_seq, acked, acked);
     col_send_ack(c, rid, rid_len, acked);
+    /* A bundle targeted at it and not yet settled: (re)offer it, so a
+     * sensor offline at publish time, or cut off half-way, gets it now. */
+    {
+        struct store_delivery *d = malloc(sizeof(*d));
+        if (d != NULL && store_delivery_next(c->store, se->id, d) == 0)
+            col_offer(c, se, d);
+        free(d);
+    }
 }
 
 /* STATS counter names in the stored JSON (and kanshictl sensor list). */
@@ -808,6 +991,8 @@ static bool col_router_one(struct collector *c)
         zmq_msg_close(&msg);
         return true;
     }
+    memcpy(se->rid, ridbuf, rid_len);
+    se->rid_len = rid_len;
     switch (type) {
     case WIRE_ALERTS:
         col_alerts(c, se, ridbuf, rid_len, body, body_len);
@@ -817,6 +1002,12 @@ static bool col_router_one(struct collector *c)
         break;
     case WIRE_STATS:
         col_stats(c, se, body, body_len);
+        break;
+    case WIRE_FETCH:
+        col_fetch(c, se, ridbuf, rid_len, body, body_len);
+        break;
+    case WIRE_RESULT:
+        col_result(c, se, body, body_len);
         break;
     default:
         col_reject(c, se, "message type a sensor does not send (or not supported yet)", NULL);
@@ -917,8 +1108,9 @@ int collector_create(struct collector **out, const struct collector_config *cfg,
     c->offs = kanshi_calloc(WIRE_MAX_BATCH + 1, sizeof(*c->offs));
     c->stored = kanshi_calloc(WIRE_MAX_BATCH, sizeof(*c->stored));
     c->feeds = kanshi_calloc(cfg->nfeeds + 1, sizeof(*c->feeds));
+    c->chunk = malloc(COL_CHUNK);
     if (c->alerts == NULL || c->fields == NULL || c->seqs == NULL || c->offs == NULL ||
-        c->stored == NULL || c->feeds == NULL) {
+        c->stored == NULL || c->feeds == NULL || c->chunk == NULL) {
         snprintf(err, errlen, "%s", strerror(ENOMEM));
         rc = -ENOMEM;
         goto fail;
@@ -1065,6 +1257,7 @@ void collector_destroy(struct collector *c)
     free(c->seqs);
     free(c->offs);
     free(c->stored);
+    free(c->chunk);
     jbuf_fini(&c->out);
     wire_buf_fini(&c->wb);
     explicit_bzero(c->secret, sizeof(c->secret));

@@ -24,9 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "collector_config.h"
+#include "kanshi/bundle.h"
 #include "ingest.h"
 #include "kanshi/eve.h"
 #include "kanshi/kanshi.h"
@@ -1436,6 +1438,224 @@ out:
     return rc;
 }
 
+/* ---- bundles ------------------------------------------------------------------------------ */
+
+/* The one option of publish and promote: --to SPEC. */
+static int ctl_bundle_to(int argc, char **argv, const char *usage, const char **to)
+{
+    static const struct option opts[] = {
+        {"to", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    *to = NULL;
+    while ((ch = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
+        if (ch != 't')
+            return ctl_usage_error(usage, "unknown option");
+        *to = optarg;
+    }
+    if (*to == NULL)
+        return ctl_usage_error(usage, "give --to all|tier:N|org:NAME|sensor:ID[,ID...]");
+    if (optind + 1 != argc)
+        return ctl_usage_error(usage, "give exactly one %s", strstr(usage, "FILE") != NULL
+                                                                  ? "bundle FILE"
+                                                                  : "VERSION");
+    return CTL_OK;
+}
+
+/* Reads a whole bundle file (at most STORE_MAX_BUNDLE bytes) into *out. */
+static int ctl_read_bundle(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    uint8_t *p;
+
+    if (f == NULL)
+        return ctl_error("%s: %s", path, strerror(errno));
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return ctl_error("%s: not a regular file", path);
+    }
+    if (sb.st_size <= 0 || (uint64_t)sb.st_size > STORE_MAX_BUNDLE) {
+        fclose(f);
+        return ctl_error("%s: %lld bytes; a bundle the collector serves has 1 to %zu",
+                         path, (long long)sb.st_size, STORE_MAX_BUNDLE);
+    }
+    if ((p = malloc((size_t)sb.st_size)) == NULL) {
+        fclose(f);
+        return ctl_error("%s", strerror(ENOMEM));
+    }
+    if (fread(p, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
+        fclose(f);
+        free(p);
+        return ctl_error("%s: short read", path);
+    }
+    fclose(f);
+    *out = p;
+    *len = (size_t)sb.st_size;
+    return CTL_OK;
+}
+
+static uint64_t ctl_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * The fields of a bundle file the collector needs, from its outer header
+ * and the start of its manifest (bundle.h, format 1).  The collector holds
+ * no release key and does not verify the signature: each sensor does, and
+ * refuses what is not signed by a key it pins.
+ */
+static int ctl_bundle_fields(const char *path, const uint8_t *p, size_t len, struct store_bundle *b)
+{
+    uint8_t id[BUNDLE_KEY_ID_LEN];
+    uint64_t total;
+    char err[256];
+    size_t k;
+
+    if (bundle_peek_header(p, len, id, &total, err, sizeof(err)) != 0)
+        return ctl_error("%s: %s", path, err);
+    if (total != len)
+        return ctl_error("%s: the header says %llu bytes, the file has %zu", path,
+                         (unsigned long long)total, len);
+    /* 96 <= len: the manifest's fixed part (to offset 60) is there. */
+    memset(b, 0, sizeof(*b));
+    b->version = ctl_be64(p + 40);
+    k = p[56];
+    if (k < 1 || k > BUNDLE_MAX_KIND || 60 + k > len)
+        return ctl_error("%s: manifest: bad kind length %zu", path, k);
+    for (size_t i = 0; i < k; i++)
+        if (!((p[60 + i] >= 'a' && p[60 + i] <= 'z') || (p[60 + i] >= '0' && p[60 + i] <= '9') ||
+              p[60 + i] == '_' || p[60 + i] == '-'))
+            return ctl_error("%s: manifest: bad kind", path);
+    memcpy(b->kind, p + 60, k);
+    b->kind[k] = '\0';
+    if (b->version == 0 || b->version > INT64_MAX)
+        return ctl_error("%s: manifest: version %llu out of range", path,
+                         (unsigned long long)b->version);
+    b->size = len;
+    crypto_hash_sha256(b->sha256, p, len);
+    return CTL_OK;
+}
+
+static int cmd_bundle_publish(struct ctl *x, int argc, char **argv)
+{
+    static const char usage[] = "bundle publish FILE --to all|tier:N|org:NAME|sensor:ID[,ID...]";
+    struct store_bundle b;
+    const char *to, *path;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc, n;
+    bool own;
+
+    if ((rc = ctl_bundle_to(argc, argv, usage, &to)) != CTL_OK)
+        return rc;
+    path = argv[optind];
+    if ((rc = ctl_read_bundle(path, &data, &len)) != CTL_OK)
+        return rc;
+    if ((rc = ctl_bundle_fields(path, data, len, &b)) != CTL_OK || (rc = ctl_open(x, false)) != 0) {
+        free(data);
+        return rc;
+    }
+    /* The bundle and its first targets in one transaction: a bad --to
+     * leaves nothing published. */
+    own = store_begin(x->store) == 0;
+    if (!own) {
+        free(data);
+        return ctl_error("%s", store_error(x->store));
+    }
+    rc = store_bundle_add(x->store, &b, data, ctl_now());
+    free(data);
+    if (rc != 0 || (n = store_bundle_target(x->store, b.version, to, ctl_now())) < 0) {
+        rc = ctl_error("%s", store_error(x->store));
+        store_rollback(x->store);
+        return rc;
+    }
+    if (store_commit(x->store) != 0)
+        return ctl_error("%s", store_error(x->store));
+    printf("published bundle %llu (%s, %zu bytes), offered to %d sensor%s (%s)\n",
+           (unsigned long long)b.version, b.kind, len, n, n == 1 ? "" : "s", to);
+    return CTL_OK;
+}
+
+static int cmd_bundle_promote(struct ctl *x, int argc, char **argv)
+{
+    static const char usage[] = "bundle promote VERSION --to all|tier:N|org:NAME|sensor:ID[,ID...]";
+    const char *to;
+    uint64_t version;
+    int rc, n;
+
+    if ((rc = ctl_bundle_to(argc, argv, usage, &to)) != CTL_OK)
+        return rc;
+    if (ctl_parse_uint(argv[optind], INT64_MAX, &version) != 0 || version == 0)
+        return ctl_usage_error(usage, "\"%s\" is not a bundle version", argv[optind]);
+    if ((rc = ctl_open(x, false)) != 0)
+        return rc;
+    if ((n = store_bundle_target(x->store, version, to, ctl_now())) < 0)
+        return ctl_error("%s", store_error(x->store));
+    printf("bundle %llu offered to %d more sensor%s (%s)\n", (unsigned long long)version, n,
+           n == 1 ? "" : "s", to);
+    return CTL_OK;
+}
+
+struct ctl_bstatus {
+    size_t rows; /* of the current sensor */
+};
+
+static int ctl_print_delivery(void *arg, const struct store_delivery *d)
+{
+    struct ctl_bstatus *bs = arg;
+    char fetched[48], when[32];
+
+    bs->rows++;
+    snprintf(fetched, sizeof(fetched), "%llu/%llu", (unsigned long long)d->fetched,
+             (unsigned long long)d->size);
+    printf("%-16s %-8llu %-9s %-21s %-20s %-16s %s\n", d->sensor_id,
+           (unsigned long long)d->version, store_dlv_state_name(d->state), fetched,
+           ctl_time(d->updated, false, when, sizeof(when)),
+           d->running[0] != '\0' ? d->running : "-", d->reason);
+    return 0;
+}
+
+/* Per sensor (active ones, or the one named): each bundle offered to it and
+ * where it stands, and the ruleset the sensor says it runs. */
+static int cmd_bundle_status(struct ctl *x, int argc, char **argv)
+{
+    struct ctl_sensors l = {0};
+    int rc = CTL_OK;
+
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+        return ctl_usage_error("bundle status [SENSOR]", "unknown argument");
+    if ((rc = ctl_open(x, false)) != 0)
+        return rc;
+    if (store_sensor_list(x->store, ctl_collect_sensor, &l) < 0) {
+        free(l.v);
+        return ctl_error("%s", store_error(x->store));
+    }
+    printf("%-16s %-8s %-9s %-21s %-20s %-16s %s\n", "SENSOR", "VERSION", "STATE", "FETCHED",
+           "UPDATED", "RUNNING", "REASON");
+    for (size_t i = 0; i < l.n && rc == CTL_OK; i++) {
+        struct ctl_bstatus bs = {0};
+        const struct store_sensor *se = &l.v[i];
+
+        if (argc == 2 ? strcmp(argv[1], se->id) != 0 : se->revoked != 0)
+            continue;
+        if (store_delivery_list(x->store, se->id, ctl_print_delivery, &bs) < 0)
+            rc = ctl_error("%s", store_error(x->store));
+        else if (bs.rows == 0)
+            printf("%-16s %-8s %-9s %-21s %-20s %-16s\n", se->id, "-", "-", "-", "-",
+                   se->ruleset[0] != '\0' ? se->ruleset : "-");
+    }
+    free(l.v);
+    return rc;
+}
+
 /* ---- commands ----------------------------------------------------------------------------- */
 
 static const struct ctl_cmd {
@@ -1454,6 +1674,11 @@ static const struct ctl_cmd {
     {"analyst", "add", cmd_analyst_add, "NAME --tiers 1|2|1,2 [--out DIR]"},
     {"analyst", "revoke", cmd_analyst_revoke, "NAME"},
     {"analyst", "list", cmd_analyst_list, ""},
+    {"bundle", "publish", cmd_bundle_publish,
+     "FILE --to all|tier:N|org:NAME|sensor:ID[,ID...]"},
+    {"bundle", "promote", cmd_bundle_promote,
+     "VERSION --to all|tier:N|org:NAME|sensor:ID[,ID...]"},
+    {"bundle", "status", cmd_bundle_status, "[SENSOR]"},
     {"keygen", NULL, cmd_keygen, "--out FILE   (the collector's key pair)"},
     {"alerts", "tail", cmd_alerts_tail,
      "--feed ENDPOINT|--tier N --key FILE [--collector-key K] [--json]"},

@@ -108,6 +108,24 @@ static const char *const store_migrations[] = {
     "  count INTEGER NOT NULL,"
     "  last INTEGER NOT NULL,"
     "  PRIMARY KEY (sensor_id, reason));",
+    /* 1 → 2: bundle distribution. */
+    "CREATE TABLE bundles ("
+    "  version INTEGER PRIMARY KEY CHECK (version >= 1),"
+    "  kind TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 BLOB NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  published INTEGER NOT NULL);"
+    "CREATE TABLE deliveries ("
+    "  sensor_id TEXT NOT NULL REFERENCES sensors(id),"
+    "  version INTEGER NOT NULL REFERENCES bundles(version),"
+    "  state INTEGER NOT NULL,"
+    "  fetched INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT,"
+    "  targeted INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  PRIMARY KEY (sensor_id, version));"
+    "CREATE INDEX deliveries_state ON deliveries(state, version);",
 };
 
 _Static_assert(KANSHI_ARRAY_LEN(store_migrations) == STORE_SCHEMA_VERSION,
@@ -528,6 +546,7 @@ struct store_visit {
     int (*analyst)(void *arg, const struct store_analyst *a);
     int (*gap)(void *arg, const struct store_gap *g);
     int (*reject)(void *arg, const struct store_reject *r);
+    int (*delivery)(void *arg, const struct store_delivery *d);
     void *arg;
 };
 
@@ -543,6 +562,8 @@ static int store_visit(void *ctx, const void *row)
         return v->analyst(v->arg, row);
     if (v->gap != NULL)
         return v->gap(v->arg, row);
+    if (v->delivery != NULL)
+        return v->delivery(v->arg, row);
     return v->reject(v->arg, row);
 }
 
@@ -1216,4 +1237,310 @@ int store_data_version(struct store *s, int64_t *v)
     static const char sql[] = "PRAGMA data_version";
 
     return store_walk(s, store_stmt(s, sql), store_int_read, v, NULL, NULL, "data version");
+}
+
+/* ---- bundles ------------------------------------------------------------------------------ */
+
+static const char store_sql_bundle_insert[] =
+    "INSERT INTO bundles (version, kind, size, sha256, data, published)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char store_sql_bundle_get[] =
+    "SELECT version, kind, size, sha256, published FROM bundles WHERE version = ?1";
+static const char store_sql_dlv_target[] =
+    "INSERT INTO deliveries (sensor_id, version, state, targeted, updated)"
+    " SELECT s.id, ?1, 0, ?2, ?2 FROM sensors s JOIN organisations o ON o.id = s.org_id"
+    " WHERE s.revoked IS NULL AND (?3 = 'all' OR (?3 = 'tier' AND o.tier = ?4)"
+    "   OR (?3 = 'org' AND o.name = ?5) OR (?3 = 'sensor' AND s.id = ?5))"
+    " ON CONFLICT (sensor_id, version) DO NOTHING";
+static const char store_sql_org_exists[] = "SELECT 1 FROM organisations WHERE name = ?1";
+static const char store_sql_sensor_active[] =
+    "SELECT 1 FROM sensors WHERE id = ?1 AND revoked IS NULL";
+#define STORE_DLV_COLS                                                                             \
+    "SELECT d.sensor_id, d.version, d.state, d.fetched, b.size, b.kind, d.reason, d.targeted,"     \
+    " d.updated, s.ruleset FROM deliveries d JOIN bundles b ON b.version = d.version"              \
+    " JOIN sensors s ON s.id = d.sensor_id"
+static const char store_sql_dlv_list[] =
+    STORE_DLV_COLS " WHERE ?1 IS NULL OR d.sensor_id = ?1 ORDER BY d.sensor_id, d.version";
+static const char store_sql_dlv_targeted[] =
+    STORE_DLV_COLS " WHERE d.state = 0 ORDER BY d.version, d.sensor_id";
+static const char store_sql_dlv_next[] =
+    STORE_DLV_COLS " WHERE d.sensor_id = ?1 AND d.state < 4 ORDER BY d.version DESC LIMIT 1";
+static const char store_sql_dlv_get[] =
+    STORE_DLV_COLS " WHERE d.sensor_id = ?1 AND d.version = ?2";
+static const char store_sql_dlv_set[] =
+    "UPDATE deliveries SET state = ?3, updated = ?4,"
+    " fetched = CASE WHEN ?5 IS NULL OR ?5 < fetched THEN fetched ELSE ?5 END,"
+    " reason = CASE WHEN ?6 IS NULL THEN reason ELSE ?6 END"
+    " WHERE sensor_id = ?1 AND version = ?2";
+static const char store_sql_sensor_ruleset[] = "UPDATE sensors SET ruleset = ?2 WHERE id = ?1";
+
+const char *store_dlv_state_name(enum store_dlv_state st)
+{
+    static const char *const names[] = {
+        [STORE_DLV_TARGETED] = "targeted", [STORE_DLV_OFFERED] = "offered",
+        [STORE_DLV_FETCHING] = "fetching", [STORE_DLV_FETCHED] = "fetched",
+        [STORE_DLV_APPLIED] = "applied",   [STORE_DLV_REJECTED] = "rejected",
+    };
+
+    if ((unsigned)st < KANSHI_ARRAY_LEN(names))
+        return names[st];
+    return "?";
+}
+
+int store_bundle_add(struct store *s, const struct store_bundle *b, const uint8_t *data,
+                     int64_t now)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (b->version == 0 || b->version > INT64_MAX)
+        return store_fail(s, -EINVAL, "bundle version %" PRIu64 " out of range", b->version);
+    if (b->size == 0 || b->size > STORE_MAX_BUNDLE || data == NULL)
+        return store_fail(s, -EINVAL, "bundle of %" PRIu64 " bytes: out of range", b->size);
+    if ((st = store_stmt(s, store_sql_bundle_insert)) == NULL)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (int64_t)b->version);
+    store_bind_text(st, 2, b->kind);
+    sqlite3_bind_int64(st, 3, (int64_t)b->size);
+    sqlite3_bind_blob(st, 4, b->sha256, WIRE_SHA256_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 5, data, b->size, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    rc = store_step_done(s, st, "publish bundle");
+    /* Do not keep a reference to the caller's (large) buffer. */
+    sqlite3_clear_bindings(st);
+    if (rc == -EEXIST)
+        return store_fail(s, rc, "bundle version %" PRIu64 " is already published", b->version);
+    return rc;
+}
+
+static void store_bundle_row(sqlite3_stmt *st, void *row)
+{
+    struct store_bundle *b = row;
+    const void *h = sqlite3_column_blob(st, 3);
+
+    b->version = (uint64_t)sqlite3_column_int64(st, 0);
+    store_col_text(st, 1, b->kind, sizeof(b->kind));
+    b->size = (uint64_t)sqlite3_column_int64(st, 2);
+    memset(b->sha256, 0, sizeof(b->sha256));
+    if (h != NULL && sqlite3_column_bytes(st, 3) == WIRE_SHA256_LEN)
+        memcpy(b->sha256, h, WIRE_SHA256_LEN);
+    b->published = sqlite3_column_int64(st, 4);
+}
+
+int store_bundle_get(struct store *s, uint64_t version, struct store_bundle *out)
+{
+    sqlite3_stmt *st = store_stmt(s, store_sql_bundle_get);
+    int rc;
+
+    if (st == NULL)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, version > INT64_MAX ? -1 : (int64_t)version);
+    rc = store_walk(s, st, store_bundle_row, out, NULL, NULL, "bundle");
+    if (rc == -ENOENT)
+        return store_fail(s, rc, "no bundle version %" PRIu64, version);
+    return rc;
+}
+
+int64_t store_bundle_read(struct store *s, uint64_t version, uint64_t off, uint8_t *buf,
+                          size_t len)
+{
+    sqlite3_blob *bl = NULL;
+    int64_t size;
+    size_t n;
+    int rc;
+
+    if (version == 0 || version > INT64_MAX)
+        return store_fail(s, -ENOENT, "no bundle version %" PRIu64, version);
+    /* The bundle's rowid is its version (INTEGER PRIMARY KEY): read the
+     * chunk alone, not the whole blob. */
+    rc = sqlite3_blob_open(s->db, "main", "bundles", "data", (sqlite3_int64)version, 0, &bl);
+    if (rc != SQLITE_OK) {
+        if (bl != NULL)
+            sqlite3_blob_close(bl);
+        if (rc == SQLITE_ERROR)
+            return store_fail(s, -ENOENT, "no bundle version %" PRIu64, version);
+        return store_sqlfail(s, rc, "read bundle");
+    }
+    size = sqlite3_blob_bytes(bl);
+    if (off >= (uint64_t)size || len == 0) {
+        sqlite3_blob_close(bl);
+        return 0;
+    }
+    n = (uint64_t)size - off < len ? (size_t)((uint64_t)size - off) : len;
+    rc = sqlite3_blob_read(bl, buf, (int)n, (int)off);
+    sqlite3_blob_close(bl);
+    if (rc != SQLITE_OK)
+        return store_sqlfail(s, rc, "read bundle");
+    return (int64_t)n;
+}
+
+/* 0 when the query with arg finds a row, -ENOENT otherwise. */
+static int store_exists(struct store *s, const char *sql, const char *arg)
+{
+    int64_t v;
+
+    return store_walk(s, store_stmt1(s, sql, arg), store_int_read, &v, NULL, NULL, "look up");
+}
+
+/* One INSERT of the targeting statement. */
+static int store_target_one(struct store *s, uint64_t version, const char *kind, int64_t tier,
+                            const char *name, int64_t now, int *added)
+{
+    sqlite3_stmt *st = store_stmt(s, store_sql_dlv_target);
+    int rc;
+
+    if (st == NULL)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (int64_t)version);
+    sqlite3_bind_int64(st, 2, now);
+    store_bind_text(st, 3, kind);
+    sqlite3_bind_int64(st, 4, tier);
+    store_bind_text(st, 5, name);
+    if ((rc = store_step_done(s, st, "target bundle")) == 0)
+        *added += sqlite3_changes(s->db);
+    return rc;
+}
+
+int store_bundle_target(struct store *s, uint64_t version, const char *spec, int64_t now)
+{
+    struct store_bundle b;
+    bool own;
+    int rc, added = 0;
+
+    if (spec == NULL)
+        return store_fail(s, -EINVAL, "no target");
+    if ((rc = store_tx_open(s, &own)) != 0)
+        return rc;
+    if ((rc = store_bundle_get(s, version, &b)) != 0)
+        return store_tx_close(s, own, rc);
+    if (strcmp(spec, "all") == 0) {
+        rc = store_target_one(s, version, "all", 0, NULL, now, &added);
+    } else if (strncmp(spec, "tier:", 5) == 0) {
+        if (strcmp(spec + 5, "1") != 0 && strcmp(spec + 5, "2") != 0)
+            rc = store_fail(s, -EINVAL, "\"%s\": the tier is 1 or 2", spec);
+        else
+            rc = store_target_one(s, version, "tier", spec[5] - '0', NULL, now, &added);
+    } else if (strncmp(spec, "org:", 4) == 0) {
+        if ((rc = store_exists(s, store_sql_org_exists, spec + 4)) == -ENOENT)
+            rc = store_fail(s, rc, "no organisation \"%s\"", spec + 4);
+        else if (rc == 0)
+            rc = store_target_one(s, version, "org", 0, spec + 4, now, &added);
+    } else if (strncmp(spec, "sensor:", 7) == 0) {
+        char id[STORE_MAX_ID + 1];
+        const char *p = spec + 7;
+
+        do {
+            size_t n = strcspn(p, ",");
+            if (n == 0 || n > STORE_MAX_ID) {
+                rc = store_fail(s, -EINVAL, "\"%s\": a sensor id is empty or too long", spec);
+                break;
+            }
+            memcpy(id, p, n);
+            id[n] = '\0';
+            if ((rc = store_exists(s, store_sql_sensor_active, id)) == -ENOENT)
+                rc = store_fail(s, rc, "no active sensor \"%s\"", id);
+            if (rc == 0)
+                rc = store_target_one(s, version, "sensor", 0, id, now, &added);
+            p += n;
+        } while (rc == 0 && *p++ == ',');
+    } else {
+        rc = store_fail(s, -EINVAL,
+                        "\"%s\": give all, tier:N, org:NAME or sensor:ID[,ID...]", spec);
+    }
+    rc = store_tx_close(s, own, rc);
+    return rc != 0 ? rc : added;
+}
+
+static void store_dlv_read(sqlite3_stmt *st, void *row)
+{
+    struct store_delivery *d = row;
+
+    store_col_text(st, 0, d->sensor_id, sizeof(d->sensor_id));
+    d->version = (uint64_t)sqlite3_column_int64(st, 1);
+    d->state = (enum store_dlv_state)sqlite3_column_int(st, 2);
+    d->fetched = (uint64_t)sqlite3_column_int64(st, 3);
+    d->size = (uint64_t)sqlite3_column_int64(st, 4);
+    store_col_text(st, 5, d->kind, sizeof(d->kind));
+    store_col_text(st, 6, d->reason, sizeof(d->reason));
+    d->targeted = sqlite3_column_int64(st, 7);
+    d->updated = sqlite3_column_int64(st, 8);
+    store_col_text(st, 9, d->running, sizeof(d->running));
+}
+
+int store_delivery_list(struct store *s, const char *sensor,
+                        int (*fn)(void *arg, const struct store_delivery *d), void *arg)
+{
+    struct store_visit v = {.delivery = fn, .arg = arg};
+    struct store_delivery *d = malloc(sizeof(*d));
+    int rc;
+
+    if (d == NULL)
+        return -ENOMEM;
+    rc = store_walk(s, store_stmt1(s, store_sql_dlv_list, sensor), store_dlv_read, d, store_visit,
+                    &v, "list deliveries");
+    free(d);
+    return rc;
+}
+
+int store_delivery_targeted(struct store *s,
+                            int (*fn)(void *arg, const struct store_delivery *d), void *arg)
+{
+    struct store_visit v = {.delivery = fn, .arg = arg};
+    struct store_delivery *d = malloc(sizeof(*d));
+    int rc;
+
+    if (d == NULL)
+        return -ENOMEM;
+    rc = store_walk(s, store_stmt(s, store_sql_dlv_targeted), store_dlv_read, d, store_visit, &v,
+                    "list deliveries");
+    free(d);
+    return rc;
+}
+
+int store_delivery_next(struct store *s, const char *sensor, struct store_delivery *out)
+{
+    return store_walk(s, store_stmt1(s, store_sql_dlv_next, sensor), store_dlv_read, out, NULL,
+                      NULL, "next delivery");
+}
+
+int store_delivery_get(struct store *s, const char *sensor, uint64_t version,
+                       struct store_delivery *out)
+{
+    sqlite3_stmt *st = store_stmt1(s, store_sql_dlv_get, sensor);
+
+    if (st == NULL)
+        return -EIO;
+    sqlite3_bind_int64(st, 2, version > INT64_MAX ? -1 : (int64_t)version);
+    return store_walk(s, st, store_dlv_read, out, NULL, NULL, "delivery");
+}
+
+int store_delivery_set(struct store *s, const char *sensor, uint64_t version,
+                       enum store_dlv_state state, uint64_t fetched, const char *reason,
+                       int64_t now)
+{
+    sqlite3_stmt *st = store_stmt1(s, store_sql_dlv_set, sensor);
+    int rc;
+
+    if (st == NULL)
+        return -EIO;
+    sqlite3_bind_int64(st, 2, version > INT64_MAX ? -1 : (int64_t)version);
+    sqlite3_bind_int(st, 3, (int)state);
+    sqlite3_bind_int64(st, 4, now);
+    store_bind_opt_int(st, 5, fetched > INT64_MAX ? -1 : (int64_t)fetched, -1);
+    store_bind_text(st, 6, reason);
+    rc = store_step_done(s, st, "record delivery");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return store_fail(s, -ENOENT, "sensor \"%s\" was never offered bundle %" PRIu64, sensor,
+                          version);
+    return rc;
+}
+
+int store_sensor_ruleset(struct store *s, const char *id, const char *ruleset)
+{
+    sqlite3_stmt *st = store_stmt1(s, store_sql_sensor_ruleset, id);
+
+    if (st == NULL)
+        return -EIO;
+    store_bind_text(st, 2, ruleset);
+    return store_sensor_update(s, st, id, "record ruleset");
 }

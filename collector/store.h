@@ -22,6 +22,11 @@
  *   gaps           (sensor, first, last, noticed): sequence numbers that
  *                  never arrived
  *   rejects        (sensor, reason) → count of frames refused and when last
+ *   bundles        (schema 2) version (primary key), kind, size, SHA-256, the
+ *                  signed bundle file's bytes, published time
+ *   deliveries     (schema 2) (sensor, version) → state (targeted, offered,
+ *                  fetching, fetched, applied, rejected), bytes served, the
+ *                  sensor's reason, targeted and updated times
  *
  * Times: registry and health times are unix seconds; alert times (received,
  * alert_time) are unix microseconds.  0 means "never" / "not set".
@@ -43,7 +48,7 @@
 
 #include "kanshi/wire.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_MAX_NAME 128 /* organisation and analyst names, bytes */
 #define STORE_MAX_ID 64    /* sensor ids: [A-Za-z0-9][A-Za-z0-9._-]* */
 #define STORE_KEY_LEN 40   /* a CURVE key in Z85 */
@@ -230,6 +235,84 @@ struct store_reject {
 };
 int store_reject_list(struct store *s, const char *sensor,
                       int (*fn)(void *arg, const struct store_reject *r), void *arg);
+
+/* ---- bundles (issue 6: distribution) ------------------------------------------------------ */
+
+/* The largest bundle the collector stores and serves. */
+#define STORE_MAX_BUNDLE ((size_t)256 << 20)
+
+struct store_bundle {
+    uint64_t version; /* 1 .. INT64_MAX */
+    char kind[WIRE_MAX_STR + 1];
+    uint64_t size;
+    uint8_t sha256[WIRE_SHA256_LEN];
+    int64_t published;
+};
+
+/* Where one bundle stands with one sensor, in the order it moves. */
+enum store_dlv_state {
+    STORE_DLV_TARGETED, /* published or promoted to it; no OFFER sent yet */
+    STORE_DLV_OFFERED,  /* OFFER sent */
+    STORE_DLV_FETCHING, /* FETCHes served, not up to the end yet */
+    STORE_DLV_FETCHED,  /* the last byte served */
+    STORE_DLV_APPLIED,  /* RESULT applied */
+    STORE_DLV_REJECTED, /* RESULT rejected, with the sensor's reason */
+};
+
+struct store_delivery {
+    char sensor_id[STORE_MAX_ID + 1];
+    uint64_t version;
+    enum store_dlv_state state;
+    uint64_t fetched; /* bytes served up to (highest offset + length) */
+    uint64_t size;    /* the bundle's */
+    char kind[WIRE_MAX_STR + 1];
+    char reason[WIRE_MAX_REASON + 1];
+    int64_t targeted, updated;
+    char running[WIRE_MAX_STR + 1]; /* the sensor's ruleset as it last reported it */
+};
+
+const char *store_dlv_state_name(enum store_dlv_state st);
+
+/* Stores a bundle (data: b->size bytes, at most STORE_MAX_BUNDLE).
+ * -EEXIST when the version is already published, -EINVAL for version 0 or
+ * above INT64_MAX, a size out of range. */
+int store_bundle_add(struct store *s, const struct store_bundle *b, const uint8_t *data,
+                     int64_t now);
+int store_bundle_get(struct store *s, uint64_t version, struct store_bundle *out);
+/* Reads up to len bytes of bundle version at off into buf.  The number of
+ * bytes read (0 at or past the end), or a negative error. */
+int64_t store_bundle_read(struct store *s, uint64_t version, uint64_t off, uint8_t *buf,
+                          size_t len);
+
+/*
+ * Targets bundle version at the active sensors spec names: "all",
+ * "tier:N", "org:NAME", "sensor:ID[,ID...]".  A sensor already targeted
+ * with that version keeps its state.  The number of sensors newly targeted,
+ * or -EINVAL (bad spec), -ENOENT (no such version, organisation or sensor;
+ * nothing is targeted then).
+ */
+int store_bundle_target(struct store *s, uint64_t version, const char *spec, int64_t now);
+
+/* Deliveries (sensor NULL: all), by sensor then version; fn as for
+ * store_org_list. */
+int store_delivery_list(struct store *s, const char *sensor,
+                        int (*fn)(void *arg, const struct store_delivery *d), void *arg);
+/* Every delivery still in STORE_DLV_TARGETED, oldest version first. */
+int store_delivery_targeted(struct store *s,
+                            int (*fn)(void *arg, const struct store_delivery *d), void *arg);
+/* The highest version targeted at sensor that is neither applied nor
+ * rejected: 0 and *out, or -ENOENT. */
+int store_delivery_next(struct store *s, const char *sensor, struct store_delivery *out);
+int store_delivery_get(struct store *s, const char *sensor, uint64_t version,
+                       struct store_delivery *out);
+/* Sets the state (and fetched, when not UINT64_MAX, raised only; reason
+ * when not NULL).  -ENOENT when sensor was never targeted with version. */
+int store_delivery_set(struct store *s, const char *sensor, uint64_t version,
+                       enum store_dlv_state state, uint64_t fetched, const char *reason,
+                       int64_t now);
+/* Records the ruleset a sensor runs (a RESULT applied says so before the
+ * next HELLO does). */
+int store_sensor_ruleset(struct store *s, const char *id, const char *ruleset);
 
 /* PRAGMA data_version: changes when another connection commits, so the
  * collector sees a revocation without reading the registry every second. */

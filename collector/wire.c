@@ -69,9 +69,10 @@ const char *wire_strerror(int err)
         [WIRE_EALERTLEN - WIRE_ESHORT] = "alert length zero or over the maximum",
         [WIRE_ESTR - WIRE_ESHORT] = "string too long or holding a NUL byte",
         [WIRE_ETRAILING - WIRE_ESHORT] = "bytes after the last field",
+        [WIRE_EVALUE - WIRE_ESHORT] = "field value out of range",
     };
 
-    if (err >= WIRE_ESHORT && err <= WIRE_ETRAILING)
+    if (err >= WIRE_ESHORT && err <= WIRE_EVALUE)
         return names[err - WIRE_ESHORT];
     return kanshi_strerror(err);
 }
@@ -89,8 +90,7 @@ int wire_decode_header(const uint8_t *p, size_t len, enum wire_type *type, const
         return WIRE_EMAGIC;
     if (p[2] != WIRE_VERSION)
         return WIRE_EVERSION;
-    /* OFFER..RESULT are reserved until signed bundles exist (issue 6). */
-    if (p[3] < WIRE_HELLO || p[3] > WIRE_STATS)
+    if (p[3] < WIRE_HELLO || p[3] > WIRE_RESULT)
         return WIRE_ETYPE;
     n = wire_get32(p + 4);
     if (len > WIRE_MAX_FRAME || n > WIRE_MAX_FRAME - WIRE_HDR_LEN)
@@ -103,8 +103,9 @@ int wire_decode_header(const uint8_t *p, size_t len, enum wire_type *type, const
     return 0;
 }
 
-/* Reads one u16-length string at *off into dst (WIRE_MAX_STR + 1 bytes). */
-static int wire_get_str(const uint8_t *body, size_t len, size_t *off, char *dst)
+/* Reads one u16-length string of at most max bytes at *off into dst
+ * (max + 1 bytes). */
+static int wire_get_strn(const uint8_t *body, size_t len, size_t *off, char *dst, size_t max)
 {
     uint16_t n;
 
@@ -112,7 +113,7 @@ static int wire_get_str(const uint8_t *body, size_t len, size_t *off, char *dst)
         return WIRE_ETRUNC;
     n = wire_get16(body + *off);
     *off += 2;
-    if (n > WIRE_MAX_STR)
+    if (n > max)
         return WIRE_ESTR;
     if (len - *off < n)
         return WIRE_ETRUNC;
@@ -123,6 +124,11 @@ static int wire_get_str(const uint8_t *body, size_t len, size_t *off, char *dst)
     dst[n] = '\0';
     *off += n;
     return 0;
+}
+
+static int wire_get_str(const uint8_t *body, size_t len, size_t *off, char *dst)
+{
+    return wire_get_strn(body, len, off, dst, WIRE_MAX_STR);
 }
 
 int wire_decode_hello(const uint8_t *body, size_t len, struct wire_hello *out)
@@ -230,6 +236,85 @@ int wire_decode_stats(const uint8_t *body, size_t len, struct wire_stats *out)
         out->c[i].id = wire_get16(c);
         out->c[i].value = wire_get64(c + 2);
     }
+    return 0;
+}
+
+int wire_decode_offer(const uint8_t *body, size_t len, struct wire_offer *out)
+{
+    struct wire_offer o;
+    size_t off = 52;
+    int rc;
+
+    if (body == NULL || len < 52)
+        return WIRE_ETRUNC;
+    o.version = wire_get64(body);
+    o.size = wire_get64(body + 8);
+    memcpy(o.sha256, body + 16, WIRE_SHA256_LEN);
+    o.chunk = wire_get32(body + 48);
+    if ((rc = wire_get_str(body, len, &off, o.kind)) != 0)
+        return rc;
+    if (off != len)
+        return WIRE_ETRAILING;
+    if (o.version == 0 || o.size == 0 || o.size > WIRE_MAX_BUNDLE || o.chunk == 0 ||
+        o.chunk > WIRE_MAX_CHUNK)
+        return WIRE_EVALUE;
+    *out = o;
+    return 0;
+}
+
+int wire_decode_fetch(const uint8_t *body, size_t len, struct wire_fetch *out)
+{
+    if (body == NULL || len < 16)
+        return WIRE_ETRUNC;
+    if (len > 16)
+        return WIRE_ETRAILING;
+    if (wire_get64(body) == 0)
+        return WIRE_EVALUE;
+    out->version = wire_get64(body);
+    out->offset = wire_get64(body + 8);
+    return 0;
+}
+
+int wire_decode_chunk(const uint8_t *body, size_t len, struct wire_chunk *out)
+{
+    uint32_t l;
+
+    if (body == NULL || len < 20)
+        return WIRE_ETRUNC;
+    l = wire_get32(body + 16);
+    if (l < 1 || l > WIRE_MAX_CHUNK)
+        return WIRE_EVALUE;
+    if (len - 20 < l)
+        return WIRE_ETRUNC;
+    if (len - 20 > l)
+        return WIRE_ETRAILING;
+    if (wire_get64(body) == 0)
+        return WIRE_EVALUE;
+    out->version = wire_get64(body);
+    out->offset = wire_get64(body + 8);
+    out->len = l;
+    out->data = body + 20;
+    return 0;
+}
+
+int wire_decode_result(const uint8_t *body, size_t len, struct wire_result *out)
+{
+    char reason[WIRE_MAX_REASON + 1];
+    size_t off = 9;
+    int rc;
+
+    if (body == NULL || len < 9)
+        return WIRE_ETRUNC;
+    if ((rc = wire_get_strn(body, len, &off, reason, WIRE_MAX_REASON)) != 0)
+        return rc;
+    if (off != len)
+        return WIRE_ETRAILING;
+    if (wire_get64(body) == 0 ||
+        (body[8] != WIRE_RESULT_APPLIED && body[8] != WIRE_RESULT_REJECTED))
+        return WIRE_EVALUE;
+    out->version = wire_get64(body);
+    out->status = body[8];
+    memcpy(out->reason, reason, off - 11 + 1);
     return 0;
 }
 
@@ -409,6 +494,84 @@ int wire_encode_stats(struct wire_buf *b, const struct wire_stats *s)
         wire_put64(q + 12 + (size_t)i * WIRE_COUNTER_LEN, s->c[i].value);
     }
     b->len += total;
+    wire_end(b);
+    return 0;
+}
+
+int wire_encode_offer(struct wire_buf *b, const struct wire_offer *o)
+{
+    size_t kl = strnlen(o->kind, WIRE_MAX_STR + 1), total;
+    uint8_t *q;
+    int rc;
+
+    if (kl > WIRE_MAX_STR || o->version == 0 || o->size == 0 || o->size > WIRE_MAX_BUNDLE ||
+        o->chunk == 0 || o->chunk > WIRE_MAX_CHUNK)
+        return -EINVAL;
+    total = 54 + kl;
+    if ((rc = wire_begin(b, WIRE_OFFER)) != 0 || (rc = wire_buf_reserve(b, total)) != 0)
+        return rc;
+    q = b->p + b->len;
+    wire_put64(q, o->version);
+    wire_put64(q + 8, o->size);
+    memcpy(q + 16, o->sha256, WIRE_SHA256_LEN);
+    wire_put32(q + 48, o->chunk);
+    wire_put16(q + 52, (uint16_t)kl);
+    memcpy(q + 54, o->kind, kl);
+    b->len += total;
+    wire_end(b);
+    return 0;
+}
+
+int wire_encode_fetch(struct wire_buf *b, const struct wire_fetch *f)
+{
+    int rc;
+
+    if (f->version == 0)
+        return -EINVAL;
+    if ((rc = wire_begin(b, WIRE_FETCH)) != 0 || (rc = wire_buf_reserve(b, 16)) != 0)
+        return rc;
+    wire_put64(b->p + b->len, f->version);
+    wire_put64(b->p + b->len + 8, f->offset);
+    b->len += 16;
+    wire_end(b);
+    return 0;
+}
+
+int wire_encode_chunk(struct wire_buf *b, uint64_t version, uint64_t offset, const uint8_t *data,
+                      uint32_t len)
+{
+    int rc;
+
+    if (version == 0 || data == NULL || len < 1 || len > WIRE_MAX_CHUNK)
+        return -EINVAL;
+    if ((rc = wire_begin(b, WIRE_CHUNK)) != 0 || (rc = wire_buf_reserve(b, 20 + (size_t)len)) != 0)
+        return rc;
+    wire_put64(b->p + b->len, version);
+    wire_put64(b->p + b->len + 8, offset);
+    wire_put32(b->p + b->len + 16, len);
+    memcpy(b->p + b->len + 20, data, len);
+    b->len += 20 + (size_t)len;
+    wire_end(b);
+    return 0;
+}
+
+int wire_encode_result(struct wire_buf *b, const struct wire_result *r)
+{
+    size_t rl = strnlen(r->reason, WIRE_MAX_REASON + 1);
+    uint8_t *q;
+    int rc;
+
+    if (rl > WIRE_MAX_REASON || r->version == 0 ||
+        (r->status != WIRE_RESULT_APPLIED && r->status != WIRE_RESULT_REJECTED))
+        return -EINVAL;
+    if ((rc = wire_begin(b, WIRE_RESULT)) != 0 || (rc = wire_buf_reserve(b, 11 + rl)) != 0)
+        return rc;
+    q = b->p + b->len;
+    wire_put64(q, r->version);
+    q[8] = r->status;
+    wire_put16(q + 9, (uint16_t)rl);
+    memcpy(q + 11, r->reason, rl);
+    b->len += 11 + rl;
     wire_end(b);
     return 0;
 }

@@ -1502,6 +1502,9 @@ static void uplink_config_from(const struct sensor *s, struct uplink_config *uc)
         .software = KANSHI_VERSION,
         .ruleset = s->ruleset_label,
         .stats_interval_ms = s->cfg.uplink_stats_interval * 1000u,
+        /* Bundles offered over the uplink go through bundles.incoming. */
+        .bundle_dir = s->bstore != NULL ? s->cfg.bundle_dir : NULL,
+        .bundle_incoming = s->bstore != NULL ? s->cfg.bundle_incoming : NULL,
     };
 }
 

@@ -38,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
+#include "kanshi/bundle_apply.h"
 #include "kanshi/kanshi.h"
 #include "kanshi/spool.h"
 #include "kanshi/uplink.h"
@@ -49,6 +51,8 @@
 #define UPLINK_MAX_WINDOW 64  /* upper bound of max_inflight_batches */
 #define UPLINK_BATCH_BYTES (WIRE_MAX_FRAME - WIRE_HDR_LEN - 4 - WIRE_MAX_BATCH * 12)
 #define UPLINK_WARN_EVERY_MS 60000
+#define UPLINK_PATH_MAX 4096
+#define UPLINK_BUNDLE_POLL_MS 200
 
 struct uplink_batch {
     uint64_t last; /* highest sequence in the batch */
@@ -87,6 +91,18 @@ struct uplink {
     bool wb_ready; /* wb holds a built ALERTS frame that could not be sent yet */
     uint64_t wb_last;
     uint32_t wb_count;
+
+    /* Bundles (thread only); bundles false when not configured. */
+    bool bundles;
+    char bundle_dir[UPLINK_PATH_MAX], incoming[UPLINK_PATH_MAX];
+    struct {
+        bool active;    /* fetching version into fd */
+        bool fetch_out; /* a FETCH waits for its CHUNK */
+        bool handed;    /* version is in the drop directory; waiting for the outcome */
+        uint64_t version, size, got, fetch_ms, poll_ms;
+        uint8_t sha256[WIRE_SHA256_LEN];
+        int fd;
+    } dl;
 };
 
 static uint64_t uplink_now_ms(void)
@@ -258,6 +274,19 @@ int uplink_create(struct uplink **out, const struct uplink_config *cfg, struct s
     uplink_copy_str(u->software, cfg->software);
     uplink_copy_str(u->firmware, cfg->firmware);
     uplink_copy_str(u->ruleset, cfg->ruleset);
+    u->dl.fd = -1;
+    if (cfg->bundle_dir != NULL && cfg->bundle_incoming != NULL) {
+        if ((size_t)snprintf(u->bundle_dir, sizeof(u->bundle_dir), "%s", cfg->bundle_dir) >=
+                sizeof(u->bundle_dir) - 64 ||
+            (size_t)snprintf(u->incoming, sizeof(u->incoming), "%s", cfg->bundle_incoming) >=
+                sizeof(u->incoming) - 64) {
+            free(u);
+            explicit_bzero(sec, sizeof(sec));
+            return uplink_fail(err, errlen, -EINVAL, "uplink: bundles.dir or bundles.incoming: "
+                                                     "path too long");
+        }
+        u->bundles = true;
+    }
     u->stats_interval_ms = cfg->stats_interval_ms != 0 ? cfg->stats_interval_ms : 10000;
     u->ack_timeout_ms = cfg->ack_timeout_ms != 0 ? cfg->ack_timeout_ms : 10000;
     u->max_batches = cfg->max_inflight_batches != 0 ? cfg->max_inflight_batches : 8;
@@ -342,6 +371,10 @@ int uplink_start(struct uplink *u)
 
 void uplink_destroy(struct uplink *u)
 {
+    if (u != NULL && u->dl.fd >= 0) {
+        close(u->dl.fd);
+        u->dl.fd = -1;
+    }
     if (u == NULL)
         return;
     if (u->started) {
@@ -632,6 +665,367 @@ static void uplink_on_ack(struct uplink *u, uint64_t seq)
         log_warnx("uplink: spool: cannot record ack %" PRIu64 ": %s", seq, kanshi_strerror(rc));
 }
 
+/* ---- bundles ------------------------------------------------------------------------------- */
+
+static void uplink_reject_frame(struct uplink *u, const char *why)
+{
+    pthread_mutex_lock(&u->mu);
+    u->st.frames_rejected++;
+    pthread_mutex_unlock(&u->mu);
+    log_debug("uplink: ignored a frame from the collector: %s", why);
+}
+
+static void uplink_send_result(struct uplink *u, uint64_t version, bool applied,
+                               const char *reason)
+{
+    struct wire_result *r = calloc(1, sizeof(*r));
+    struct wire_buf b;
+
+    if (r == NULL)
+        return;
+    r->version = version;
+    r->status = applied ? WIRE_RESULT_APPLIED : WIRE_RESULT_REJECTED;
+    /* One line of printable text, cut to what the wire carries. */
+    for (size_t i = 0, j = 0; reason != NULL && reason[i] != '\0' && j < WIRE_MAX_REASON; i++) {
+        unsigned char ch = (unsigned char)reason[i];
+        if (ch == '\n' && reason[i + 1] == '\0')
+            break;
+        r->reason[j++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+    }
+    if (applied)
+        log_info("uplink: bundle %" PRIu64 " applied%s%s", version, r->reason[0] ? ": " : "",
+                 r->reason);
+    else
+        log_warnx("uplink: bundle %" PRIu64 " rejected: %s", version, r->reason);
+    wire_buf_init(&b);
+    if (u->connected && wire_encode_result(&b, r) == 0 && uplink_send(u, &b) == 0) {
+        pthread_mutex_lock(&u->mu);
+        u->st.bundle_results++;
+        pthread_mutex_unlock(&u->mu);
+    }
+    /* Not sent: the collector offers the bundle again at the next HELLO and
+     * the answer is worked out again from what is on disk. */
+    wire_buf_fini(&b);
+    free(r);
+}
+
+static void uplink_send_fetch(struct uplink *u)
+{
+    struct wire_fetch f = {.version = u->dl.version, .offset = u->dl.got};
+    struct wire_buf b;
+
+    wire_buf_init(&b);
+    if (wire_encode_fetch(&b, &f) == 0 && uplink_send(u, &b) == 0) {
+        u->dl.fetch_out = true;
+        u->dl.fetch_ms = uplink_now_ms();
+    }
+    wire_buf_fini(&b);
+}
+
+static void uplink_part_path(const struct uplink *u, uint64_t version, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/.partial/%" PRIu64 ".part", u->bundle_dir, version);
+}
+
+/* NAME in the drop directory for version, with suffix. */
+static void uplink_drop_path(const struct uplink *u, uint64_t version, const char *suffix,
+                             char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/uplink-%" PRIu64 ".bundle%s", u->incoming, version, suffix);
+}
+
+/* Stops fetching; with remove, the partial file goes too. */
+static void uplink_dl_stop(struct uplink *u, bool remove)
+{
+    char part[UPLINK_PATH_MAX + 64];
+
+    if (u->dl.fd >= 0)
+        close(u->dl.fd);
+    u->dl.fd = -1;
+    if (remove && u->dl.active) {
+        uplink_part_path(u, u->dl.version, part, sizeof(part));
+        unlink(part);
+    }
+    u->dl.active = false;
+    u->dl.fetch_out = false;
+}
+
+/* Reads the reason of a refused bundle (the main loop writes it whole,
+ * then a newline).  1 with the reason, 0 when not (yet) there. */
+static int uplink_read_reason(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ssize_t n;
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0 || buf[n - 1] != '\n')
+        return 0;
+    buf[n - 1] = '\0';
+    return 1;
+}
+
+/* The version of the sensor's bundle store; false when it cannot be read. */
+static bool uplink_store_version(struct uplink *u, uint64_t *v)
+{
+    char err[256];
+
+    if (bundle_state_read(u->bundle_dir, v, err, sizeof(err)) != 0) {
+        log_warnx("uplink: bundle store: %s", err);
+        return false;
+    }
+    return true;
+}
+
+/* Copies the fetched file (fd, size bytes) into the drop directory as a
+ * dot-file, then renames it to a name the main loop picks up.  0 or -errno. */
+static int uplink_hand_over(struct uplink *u, char *err, size_t errlen)
+{
+    char tmp[UPLINK_PATH_MAX + 64], dst[UPLINK_PATH_MAX + 64];
+    uint8_t buf[65536];
+    uint64_t off = 0;
+    int out, rc = 0;
+
+    snprintf(tmp, sizeof(tmp), "%s/.uplink-%" PRIu64 ".tmp", u->incoming, u->dl.version);
+    uplink_drop_path(u, u->dl.version, "", dst, sizeof(dst));
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (out < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
+        return rc;
+    }
+    while (rc == 0 && off < u->dl.size) {
+        size_t want = u->dl.size - off < sizeof(buf) ? (size_t)(u->dl.size - off) : sizeof(buf);
+        ssize_t n = pread(u->dl.fd, buf, want, (off_t)off);
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            break;
+        }
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = write(out, buf + w, (size_t)(n - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                rc = -errno;
+                break;
+            }
+            w += k;
+        }
+        off += (uint64_t)n;
+    }
+    if (rc == 0 && fsync(out) != 0)
+        rc = -errno;
+    if (close(out) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, dst) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", dst, strerror(-rc));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+/* The last byte is in: check the SHA-256, hand the file over. */
+static void uplink_dl_finish(struct uplink *u)
+{
+    crypto_hash_sha256_state h;
+    uint8_t buf[65536], sum[WIRE_SHA256_LEN];
+    uint64_t off = 0, version = u->dl.version;
+    char err[UPLINK_PATH_MAX + 128];
+
+    crypto_hash_sha256_init(&h);
+    while (off < u->dl.size) {
+        size_t want = u->dl.size - off < sizeof(buf) ? (size_t)(u->dl.size - off) : sizeof(buf);
+        ssize_t n = pread(u->dl.fd, buf, want, (off_t)off);
+        if (n <= 0)
+            break;
+        crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
+        off += (uint64_t)n;
+    }
+    crypto_hash_sha256_final(&h, sum);
+    if (off != u->dl.size || sodium_memcmp(sum, u->dl.sha256, sizeof(sum)) != 0) {
+        uplink_dl_stop(u, true);
+        uplink_send_result(u, version, false,
+                           "corrupt: the fetched bundle does not match the SHA-256 of the offer");
+        return;
+    }
+    if (uplink_hand_over(u, err, sizeof(err)) != 0) {
+        uplink_dl_stop(u, false);
+        uplink_send_result(u, version, false, err);
+        return;
+    }
+    log_info("uplink: bundle %" PRIu64 " fetched (%" PRIu64 " bytes), handed to %s", version,
+             u->dl.size, u->incoming);
+    uplink_dl_stop(u, true);
+    u->dl.handed = true;
+    u->dl.version = version;
+    u->dl.poll_ms = 0;
+}
+
+static void uplink_on_offer(struct uplink *u, const uint8_t *body, size_t blen)
+{
+    struct wire_offer o;
+    char path[UPLINK_PATH_MAX + 64], reason[UPLINK_PATH_MAX + WIRE_MAX_REASON + 128];
+    struct stat sb;
+    uint64_t cur;
+    int rc;
+
+    if ((rc = wire_decode_offer(body, blen, &o)) != 0) {
+        uplink_reject_frame(u, wire_strerror(rc));
+        return;
+    }
+    if (strcmp(o.kind, "rules") != 0) {
+        snprintf(reason, sizeof(reason),
+                 "wrong-kind: this sensor applies \"rules\" bundles, not \"%s\"", o.kind);
+        uplink_send_result(u, o.version, false, reason);
+        return;
+    }
+    if (!uplink_store_version(u, &cur))
+        return;
+    if (o.version <= cur) {
+        if (o.version == cur) {
+            uplink_send_result(u, o.version, true, "already applied");
+        } else {
+            snprintf(reason, sizeof(reason),
+                     "rollback: version %" PRIu64 " is not above the applied version %" PRIu64,
+                     o.version, cur);
+            uplink_send_result(u, o.version, false, reason);
+        }
+        return;
+    }
+    uplink_drop_path(u, o.version, ".rejected.reason", path, sizeof(path));
+    if (uplink_read_reason(path, reason, sizeof(reason)) == 1) {
+        uplink_send_result(u, o.version, false, reason);
+        return;
+    }
+    uplink_drop_path(u, o.version, "", path, sizeof(path));
+    if (stat(path, &sb) == 0 || (u->dl.handed && u->dl.version == o.version)) {
+        u->dl.handed = true; /* handed before (a restart?): wait for the outcome */
+        u->dl.version = o.version;
+        return;
+    }
+    if (o.size > BUNDLE_APPLY_MAX_FILE) {
+        snprintf(reason, sizeof(reason), "bad-bundle: %" PRIu64 " bytes, over the limit of %zu",
+                 o.size, BUNDLE_APPLY_MAX_FILE);
+        uplink_send_result(u, o.version, false, reason);
+        return;
+    }
+    if (u->dl.active && u->dl.version == o.version) {
+        /* Offered again (a reconnect): resume where the file stops. */
+        uplink_send_fetch(u);
+        return;
+    }
+    if (u->dl.active && u->dl.version > o.version)
+        return; /* a newer one is on its way */
+    if (u->dl.active)
+        uplink_dl_stop(u, true); /* superseded */
+    u->dl.handed = false;
+
+    mkdir(u->bundle_dir, 0750);
+    snprintf(path, sizeof(path), "%s/.partial", u->bundle_dir);
+    mkdir(path, 0750);
+    uplink_part_path(u, o.version, path, sizeof(path));
+    u->dl.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (u->dl.fd < 0 || fstat(u->dl.fd, &sb) != 0) {
+        snprintf(reason, sizeof(reason), "store: %s: %s", path, strerror(errno));
+        if (u->dl.fd >= 0)
+            close(u->dl.fd);
+        u->dl.fd = -1;
+        uplink_send_result(u, o.version, false, reason);
+        return;
+    }
+    u->dl.active = true;
+    u->dl.version = o.version;
+    u->dl.size = o.size;
+    memcpy(u->dl.sha256, o.sha256, sizeof(u->dl.sha256));
+    u->dl.got = (uint64_t)sb.st_size;
+    if (u->dl.got > o.size && ftruncate(u->dl.fd, 0) == 0)
+        u->dl.got = 0;
+    log_info("uplink: bundle %" PRIu64 " offered (%" PRIu64 " bytes)%s", o.version, o.size,
+             u->dl.got > 0 ? "; resuming" : "");
+    if (u->dl.got == o.size)
+        uplink_dl_finish(u);
+    else
+        uplink_send_fetch(u);
+}
+
+static void uplink_on_chunk(struct uplink *u, const uint8_t *body, size_t blen)
+{
+    struct wire_chunk c;
+    char reason[256];
+    int rc;
+
+    if ((rc = wire_decode_chunk(body, blen, &c)) != 0) {
+        uplink_reject_frame(u, wire_strerror(rc));
+        return;
+    }
+    if (!u->dl.active || c.version != u->dl.version || c.offset != u->dl.got ||
+        c.len > u->dl.size - u->dl.got) {
+        uplink_reject_frame(u, "CHUNK not asked for");
+        return;
+    }
+    for (uint32_t w = 0; w < c.len;) {
+        ssize_t n = pwrite(u->dl.fd, c.data + w, c.len - w, (off_t)(c.offset + w));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            uint64_t v = u->dl.version;
+            snprintf(reason, sizeof(reason), "store: writing the bundle: %s", strerror(errno));
+            uplink_dl_stop(u, true);
+            uplink_send_result(u, v, false, reason);
+            return;
+        }
+        w += (uint32_t)n;
+    }
+    u->dl.got += c.len;
+    u->dl.fetch_out = false;
+    pthread_mutex_lock(&u->mu);
+    u->st.bundle_chunks++;
+    pthread_mutex_unlock(&u->mu);
+    if (u->dl.got == u->dl.size)
+        uplink_dl_finish(u);
+    else
+        uplink_send_fetch(u);
+}
+
+/* A bundle in the drop directory: has the main loop applied or refused it? */
+static void uplink_bundle_poll(struct uplink *u, uint64_t now)
+{
+    char path[UPLINK_PATH_MAX + 64], reason[WIRE_MAX_REASON + 64];
+    struct stat sb;
+    uint64_t v = u->dl.version, cur;
+
+    if (u->dl.active && u->dl.fetch_out && u->connected &&
+        now - u->dl.fetch_ms >= u->ack_timeout_ms)
+        uplink_send_fetch(u); /* the CHUNK was lost */
+    if (!u->dl.handed || now - u->dl.poll_ms < UPLINK_BUNDLE_POLL_MS)
+        return;
+    u->dl.poll_ms = now;
+    uplink_drop_path(u, v, ".rejected.reason", path, sizeof(path));
+    if (uplink_read_reason(path, reason, sizeof(reason)) == 1) {
+        u->dl.handed = false;
+        uplink_send_result(u, v, false, reason);
+        return;
+    }
+    uplink_drop_path(u, v, ".rejected", path, sizeof(path));
+    if (stat(path, &sb) == 0)
+        return; /* the reason is being written */
+    uplink_drop_path(u, v, "", path, sizeof(path));
+    if (stat(path, &sb) == 0 || !uplink_store_version(u, &cur))
+        return; /* not taken yet */
+    u->dl.handed = false;
+    if (cur >= v) {
+        snprintf(u->ruleset, sizeof(u->ruleset), "bundle-%" PRIu64, cur);
+        uplink_send_result(u, v, true, "");
+    } else {
+        uplink_send_result(u, v, false, "store: the sensor took the bundle but did not record "
+                                        "it as applied");
+    }
+}
+
 static void uplink_recv(struct uplink *u)
 {
     for (;;) {
@@ -650,6 +1044,10 @@ static void uplink_recv(struct uplink *u)
         rc = wire_decode_header(zmq_msg_data(&m), zmq_msg_size(&m), &type, &body, &blen);
         if (rc == 0 && type == WIRE_ACK && (rc = wire_decode_ack(body, blen, &seq)) == 0)
             uplink_on_ack(u, seq);
+        else if (rc == 0 && type == WIRE_OFFER && u->bundles)
+            uplink_on_offer(u, body, blen);
+        else if (rc == 0 && type == WIRE_CHUNK && u->bundles)
+            uplink_on_chunk(u, body, blen);
         else {
             pthread_mutex_lock(&u->mu);
             u->st.frames_rejected++;
@@ -710,6 +1108,7 @@ static void uplink_event(struct uplink *u)
             u->st.connected = 0;
             pthread_mutex_unlock(&u->mu);
             u->connected = false;
+            u->dl.fetch_out = false; /* resumed when the collector offers it again */
             uplink_rewind(u);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -768,6 +1167,8 @@ static void *uplink_main(void *arg)
             uplink_event(u);
         if (items[0].revents & ZMQ_POLLIN)
             uplink_recv(u);
+        if (u->bundles)
+            uplink_bundle_poll(u, uplink_now_ms());
         if (!u->connected)
             continue;
         now = uplink_now_ms();

@@ -19,6 +19,13 @@
  * Every STATS_INTERVAL the thread sends them as a STATS heartbeat together
  * with the spool's and its own counters.
  *
+ * Bundles (issue 6): an OFFER of a version above the store's is fetched one
+ * CHUNK at a time (one FETCH in flight), checked against the OFFER's
+ * SHA-256 and handed to the drop directory; see bundle_dir below.  An OFFER
+ * of a version the store already has, or one refused before, is answered
+ * with a RESULT at once.  The uplink never verifies or applies a bundle
+ * itself: the main loop does (bundle_apply.h), as for any dropped file.
+ *
  * Threads: uplink_create/start/stop/destroy and uplink_wait_acked from the
  * main thread; uplink_set_counter from any thread; uplink_get_stats from any.
  */
@@ -49,6 +56,18 @@ struct uplink_config {
     uint32_t heartbeat_ivl_ms;    /* ZMTP heartbeat (dead peer detection); 0: 5 s */
     uint32_t max_inflight_batches; /* 0: 8 */
     uint32_t max_inflight_alerts;  /* 0: 16384 */
+    /* Bundle distribution (OFFER/FETCH/CHUNK/RESULT); both NULL: OFFERs are
+     * ignored.  bundle_dir is the sensor's bundle store (bundles.dir, its
+     * state file says which version is applied); a bundle being fetched is
+     * kept in bundle_dir/.partial/VERSION.part, so a transfer cut by a
+     * disconnect or a restart resumes where it stopped.  A complete bundle
+     * whose SHA-256 matches the OFFER is copied into bundle_incoming (the
+     * drop directory the sensor's main loop applies: bundles.incoming) as
+     * .uplink-VERSION.tmp and renamed to uplink-VERSION.bundle; the RESULT
+     * follows what the main loop made of it (the state file when applied,
+     * uplink-VERSION.bundle.rejected.reason when refused). */
+    const char *bundle_dir;
+    const char *bundle_incoming;
 };
 
 /* The uplink's own counters. */
@@ -63,6 +82,8 @@ struct uplink_stats {
     uint64_t frames_rejected; /* from the collector: malformed or unexpected */
     uint64_t spool_errors;   /* spool_read/spool_ack/spool_advance failures */
     uint64_t renumbered;     /* times the collector's ACK made the spool renumber */
+    uint64_t bundle_chunks;  /* CHUNKs written */
+    uint64_t bundle_results; /* RESULTs sent */
     int connected;           /* 1 while a handshake has succeeded and not dropped */
 };
 

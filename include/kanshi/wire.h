@@ -42,8 +42,42 @@
  *   10  ... K × { u16 counter id (enum wire_counter), u64 value }
  *           Unknown ids are skipped by the receiver (newer sensors may send more).
  *
- * OFFER / FETCH / CHUNK / RESULT carry signed bundles (issue 6): their bodies
- * are reserved and rejected as unsupported until then.
+ * OFFER (collector → sensor): a signed bundle (bundle.h) the sensor may fetch.
+ *   0   8   version      the bundle's version (≥ 1), as its manifest says
+ *   8   8   size         the bundle file's length in bytes
+ *                        (1 ≤ size ≤ WIRE_MAX_BUNDLE)
+ *   16  32  sha256       SHA-256 of the whole bundle file
+ *   48  4   chunk        the most bytes one CHUNK carries (1 ≤ chunk ≤ WIRE_MAX_CHUNK)
+ *   52  ... kind         string (u16 length + bytes, ≤ WIRE_MAX_STR, no NUL),
+ *                        e.g. "rules" or "firmware"
+ *   The collector names a version only with the bytes it will serve for it:
+ *   the SHA-256 ties the CHUNKs to this OFFER, and the bundle's own Ed25519
+ *   signature (checked by the sensor, never by the wire) ties it to a
+ *   release key.
+ *
+ * FETCH (sensor → collector): asks for the bytes of an offered bundle.
+ *   0   8   version      ≥ 1
+ *   8   8   offset       first byte wanted (< the offered size; the
+ *                        collector checks that, the wire cannot)
+ *
+ * CHUNK (collector → sensor): the answer to a FETCH.
+ *   0   8   version      ≥ 1
+ *   8   8   offset       where the bytes go in the bundle file
+ *   16  4   length L     1 ≤ L ≤ WIRE_MAX_CHUNK
+ *   20  L   the bytes
+ *   A sensor writes a chunk only at the offset it asked for; the SHA-256 of
+ *   the OFFER decides whether the assembled file is the bundle.
+ *
+ * RESULT (sensor → collector): what became of an offered bundle.
+ *   0   8   version      ≥ 1
+ *   8   1   status       WIRE_RESULT_APPLIED (1) or WIRE_RESULT_REJECTED (2)
+ *   9   ... reason       string (u16 length + bytes, ≤ WIRE_MAX_REASON, no NUL):
+ *                        empty or a note when applied, why when rejected
+ *                        (e.g. "rollback: version 3 is not above 4")
+ *
+ * A version of 0, a size or chunk length out of range or an unknown status is
+ * WIRE_EVALUE.  A frame type a peer does not send in its direction (an OFFER
+ * from a sensor) is valid wire and refused by the receiver.
  *
  * Anything else — a wrong magic, version or type, a length that does not
  * match the frame, a count or length out of range, trailing bytes — is
@@ -66,6 +100,10 @@
 #define WIRE_MAX_ALERT (256u << 10) /* bytes per alert */
 #define WIRE_MAX_STR 256u
 #define WIRE_MAX_COUNTERS 256u
+#define WIRE_MAX_CHUNK (1u << 20)              /* bytes per CHUNK */
+#define WIRE_MAX_BUNDLE ((uint64_t)1 << 30)    /* bytes per offered bundle (BUNDLE_MAX_SIZE) */
+#define WIRE_MAX_REASON 1024u                  /* bytes of a RESULT's reason */
+#define WIRE_SHA256_LEN 32
 
 enum wire_type {
     WIRE_HELLO = 1,
@@ -109,6 +147,12 @@ enum wire_error {
     WIRE_EALERTLEN,        /* alert length 0 or over WIRE_MAX_ALERT */
     WIRE_ESTR,             /* string over WIRE_MAX_STR */
     WIRE_ETRAILING,        /* bytes after the last field */
+    WIRE_EVALUE,           /* a field out of its range (version 0, bad status, ...) */
+};
+
+enum wire_result_status {
+    WIRE_RESULT_APPLIED = 1,
+    WIRE_RESULT_REJECTED = 2,
 };
 
 const char *wire_strerror(int err);
@@ -137,6 +181,30 @@ struct wire_stats {
     struct wire_counter_val c[WIRE_MAX_COUNTERS];
 };
 
+struct wire_offer {
+    uint64_t version, size;
+    uint8_t sha256[WIRE_SHA256_LEN];
+    uint32_t chunk;
+    char kind[WIRE_MAX_STR + 1];
+};
+
+struct wire_fetch {
+    uint64_t version, offset;
+};
+
+/* A decoded CHUNK: data points into the frame. */
+struct wire_chunk {
+    uint64_t version, offset;
+    const uint8_t *data;
+    uint32_t len;
+};
+
+struct wire_result {
+    uint64_t version;
+    uint8_t status; /* enum wire_result_status */
+    char reason[WIRE_MAX_REASON + 1];
+};
+
 /* Checks the header of a frame of len bytes; on success sets *type and
  * *body and *body_len.  Returns 0 or a wire_error. */
 int wire_decode_header(const uint8_t *p, size_t len, enum wire_type *type, const uint8_t **body,
@@ -150,6 +218,10 @@ int wire_decode_alerts(const uint8_t *body, size_t len, struct wire_alert *out, 
                        size_t *n);
 int wire_decode_ack(const uint8_t *body, size_t len, uint64_t *seq);
 int wire_decode_stats(const uint8_t *body, size_t len, struct wire_stats *out);
+int wire_decode_offer(const uint8_t *body, size_t len, struct wire_offer *out);
+int wire_decode_fetch(const uint8_t *body, size_t len, struct wire_fetch *out);
+int wire_decode_chunk(const uint8_t *body, size_t len, struct wire_chunk *out);
+int wire_decode_result(const uint8_t *body, size_t len, struct wire_result *out);
 
 /* Encoders write a whole frame (header included) into a growable buffer. */
 struct wire_buf {
@@ -168,5 +240,12 @@ int wire_alerts_end(struct wire_buf *b);
 uint32_t wire_alerts_count(const struct wire_buf *b);
 int wire_encode_ack(struct wire_buf *b, uint64_t seq);
 int wire_encode_stats(struct wire_buf *b, const struct wire_stats *s);
+/* The bundle messages; -EINVAL for a value the decoder would refuse (so an
+ * encoded frame always decodes). */
+int wire_encode_offer(struct wire_buf *b, const struct wire_offer *o);
+int wire_encode_fetch(struct wire_buf *b, const struct wire_fetch *f);
+int wire_encode_chunk(struct wire_buf *b, uint64_t version, uint64_t offset, const uint8_t *data,
+                      uint32_t len);
+int wire_encode_result(struct wire_buf *b, const struct wire_result *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "../../collector/store.h"
@@ -547,6 +548,110 @@ TEST(test_second_connection)
     store_close(s);
 }
 
+struct dlv_rows {
+    struct store_delivery d[8];
+    size_t n;
+};
+
+static int collect_dlv(void *arg, const struct store_delivery *d)
+{
+    struct dlv_rows *r = arg;
+
+    if (r->n < 8)
+        r->d[r->n++] = *d;
+    return 0;
+}
+
+/* Bundles: stored bytes read back by chunk, targeting by each spec, the
+ * delivery states a collector moves through, the sensor's running ruleset. */
+TEST(test_bundles)
+{
+    struct store *s = open_registry();
+    static uint8_t data[3000], buf[4096];
+    struct store_bundle b = {.version = 5, .kind = "rules", .size = sizeof(data)}, g;
+    static struct dlv_rows rows;
+    static struct store_delivery d;
+    static struct store_sensor se;
+
+    CHECK(s != NULL);
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    memset(b.sha256, 0xab, sizeof(b.sha256));
+    CHECK_INT(store_bundle_add(s, &b, data, 200), 0);
+    CHECK_INT(store_bundle_add(s, &b, data, 200), -EEXIST);
+    b.version = 0;
+    CHECK_INT(store_bundle_add(s, &b, data, 200), -EINVAL);
+    b.version = 5;
+    CHECK_INT(store_bundle_get(s, 5, &g), 0);
+    CHECK_INT(g.size, sizeof(data));
+    CHECK_STR(g.kind, "rules");
+    CHECK_INT(g.sha256[31], 0xab);
+    CHECK_INT(store_bundle_get(s, 6, &g), -ENOENT);
+    /* Reads: a middle chunk, the tail, past the end, an unknown version. */
+    CHECK_INT(store_bundle_read(s, 5, 1000, buf, 1000), 1000);
+    CHECK(memcmp(buf, data + 1000, 1000) == 0);
+    CHECK_INT(store_bundle_read(s, 5, 2500, buf, 4096), 500);
+    CHECK(memcmp(buf, data + 2500, 500) == 0);
+    CHECK_INT(store_bundle_read(s, 5, 3000, buf, 10), 0);
+    CHECK_INT(store_bundle_read(s, 9, 0, buf, 10), -ENOENT);
+
+    /* Targets. */
+    CHECK_INT(store_bundle_target(s, 5, "sensor:mof-1", 300), 1);
+    CHECK_INT(store_bundle_target(s, 5, "sensor:mof-1", 301), 0); /* already */
+    CHECK_INT(store_bundle_target(s, 5, "sensor:nope", 300), -ENOENT);
+    CHECK_INT(store_bundle_target(s, 5, "org:Nowhere", 300), -ENOENT);
+    CHECK_INT(store_bundle_target(s, 5, "tier:3", 300), -EINVAL);
+    CHECK_INT(store_bundle_target(s, 5, "everything", 300), -EINVAL);
+    CHECK_INT(store_bundle_target(s, 7, "all", 300), -ENOENT);
+    CHECK_INT(store_bundle_target(s, 5, "tier:1", 300), 0); /* mof-1 is the tier-1 one */
+    rows.n = 0;
+    CHECK_INT(store_delivery_targeted(s, collect_dlv, &rows), 0);
+    CHECK_INT(rows.n, 1);
+    CHECK_STR(rows.d[0].sensor_id, "mof-1");
+    CHECK_INT(rows.d[0].state, STORE_DLV_TARGETED);
+    CHECK_INT(rows.d[0].size, sizeof(data));
+
+    /* States as the collector moves them; fetched only rises. */
+    CHECK_INT(store_delivery_set(s, "mof-1", 5, STORE_DLV_OFFERED, UINT64_MAX, NULL, 310), 0);
+    CHECK_INT(store_delivery_set(s, "mof-1", 5, STORE_DLV_FETCHING, 1000, NULL, 311), 0);
+    CHECK_INT(store_delivery_set(s, "mof-1", 5, STORE_DLV_FETCHING, 500, NULL, 312), 0);
+    CHECK_INT(store_delivery_get(s, "mof-1", 5, &d), 0);
+    CHECK_INT(d.fetched, 1000);
+    CHECK_INT(d.updated, 312);
+    CHECK_INT(store_delivery_next(s, "mof-1", &d), 0);
+    CHECK_INT(d.version, 5);
+    CHECK_INT(store_delivery_next(s, "jps-1", &d), -ENOENT);
+    CHECK_INT(store_delivery_set(s, "jps-1", 5, STORE_DLV_APPLIED, UINT64_MAX, "", 313), -ENOENT);
+    CHECK_INT(store_delivery_set(s, "mof-1", 5, STORE_DLV_REJECTED, UINT64_MAX,
+                                 "rollback: version 5 is not above 6", 320),
+              0);
+    CHECK_INT(store_delivery_next(s, "mof-1", &d), -ENOENT); /* settled */
+    CHECK_INT(store_sensor_ruleset(s, "mof-1", "bundle-6"), 0);
+    CHECK_INT(store_sensor_ruleset(s, "nope", "bundle-6"), -ENOENT);
+
+    /* All: the tier-2 sensor joins; the listing is by sensor. */
+    CHECK_INT(store_bundle_target(s, 5, "all", 330), 1);
+    rows.n = 0;
+    CHECK_INT(store_delivery_list(s, NULL, collect_dlv, &rows), 0);
+    CHECK_INT(rows.n, 2);
+    CHECK_STR(rows.d[0].sensor_id, "jps-1");
+    CHECK_INT(rows.d[0].state, STORE_DLV_TARGETED);
+    CHECK_STR(rows.d[1].sensor_id, "mof-1");
+    CHECK_INT(rows.d[1].state, STORE_DLV_REJECTED);
+    CHECK_STR(rows.d[1].reason, "rollback: version 5 is not above 6");
+    CHECK_STR(rows.d[1].running, "bundle-6");
+    CHECK_STR(store_dlv_state_name(STORE_DLV_FETCHED), "fetched");
+    /* A revoked sensor is never targeted. */
+    CHECK_INT(store_sensor_revoke(s, "jps-1", 340), 0);
+    b.version = 8;
+    CHECK_INT(store_bundle_add(s, &b, data, 350), 0);
+    CHECK_INT(store_bundle_target(s, 8, "all", 350), 1);
+    CHECK_INT(store_bundle_target(s, 8, "sensor:jps-1", 350), -ENOENT);
+    CHECK_INT(store_sensor_get(s, "mof-1", &se), 0);
+    CHECK_STR(se.ruleset, "bundle-6");
+    store_close(s);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/kanshi-store-test-XXXXXX");
@@ -564,6 +669,7 @@ int main(void)
     RUN(test_retention);
     RUN(test_health_and_rejects);
     RUN(test_second_connection);
+    RUN(test_bundles);
     {
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

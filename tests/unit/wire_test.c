@@ -230,9 +230,9 @@ TEST(header_errors)
     CHECK_INT(wire_decode_header(f, n, &t, &body, &blen), WIRE_EVERSION);
     f[2] = WIRE_VERSION;
 
-    /* Unknown types, and the bundle messages reserved for later. */
+    /* Unknown types. */
     {
-        const uint8_t bad[] = {0, WIRE_OFFER, WIRE_FETCH, WIRE_CHUNK, WIRE_RESULT, 9, 0xff};
+        const uint8_t bad[] = {0, WIRE_RESULT + 1, 9, 0xff};
         for (size_t i = 0; i < sizeof(bad); i++) {
             f[3] = bad[i];
             CHECK_INT(wire_decode_header(f, n, &t, &body, &blen), WIRE_ETYPE);
@@ -510,6 +510,216 @@ TEST(max_alert_and_max_frame)
     free(big);
 }
 
+static void fill_offer(struct wire_offer *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->version = 0x0102030405060708ull;
+    o->size = 4096;
+    for (int i = 0; i < WIRE_SHA256_LEN; i++)
+        o->sha256[i] = (uint8_t)(0xa0 + i);
+    o->chunk = 65536;
+    strcpy(o->kind, "rules");
+}
+
+TEST(offer_layout_and_round_trip)
+{
+    struct wire_buf b;
+    struct wire_offer o, d;
+    const uint8_t *body;
+    size_t blen;
+
+    fill_offer(&o);
+    wire_buf_init(&b);
+    CHECK_INT(wire_encode_offer(&b, &o), 0);
+    CHECK_INT(b.len, 8 + 52 + 2 + 5);
+    CHECK_INT(b.p[3], WIRE_OFFER);
+    CHECK_INT(decode_frame(&b, WIRE_OFFER, &body, &blen), 0);
+    CHECK_INT(blen, 59);
+    CHECK_INT(body[0], 1);
+    CHECK_INT(body[7], 8);
+    CHECK_INT(body[14], 0x10); /* size 4096, big-endian */
+    CHECK_INT(body[15], 0);
+    CHECK_INT(body[16], 0xa0);
+    CHECK_INT(body[47], 0xa0 + 31);
+    CHECK_INT(body[49], 1); /* chunk 65536 = 00 01 00 00 */
+    CHECK_INT(body[50], 0);
+    CHECK_INT(body[52], 0);
+    CHECK_INT(body[53], 5);
+    CHECK(memcmp(body + 54, "rules", 5) == 0);
+    memset(&d, 0x55, sizeof(d));
+    CHECK_INT(wire_decode_offer(body, blen, &d), 0);
+    CHECK(d.version == o.version);
+    CHECK_INT(d.size, 4096);
+    CHECK(memcmp(d.sha256, o.sha256, WIRE_SHA256_LEN) == 0);
+    CHECK_INT(d.chunk, 65536);
+    CHECK_STR(d.kind, "rules");
+    wire_buf_fini(&b);
+}
+
+TEST(offer_errors)
+{
+    struct wire_buf b;
+    struct wire_offer o, d;
+    uint8_t body[128];
+    size_t blen;
+
+    fill_offer(&o);
+    wire_buf_init(&b);
+    CHECK_INT(wire_encode_offer(&b, &o), 0);
+    blen = b.len - 8;
+    memcpy(body, b.p + 8, blen);
+
+    memset(&d, 0x55, sizeof(d));
+    put64(body, 0); /* version 0 */
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_EVALUE);
+    CHECK_INT(d.size, 0x5555555555555555ull); /* nothing written */
+    put64(body, 1);
+    put64(body + 8, 0);
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_EVALUE);
+    put64(body + 8, WIRE_MAX_BUNDLE + 1);
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_EVALUE);
+    put64(body + 8, WIRE_MAX_BUNDLE);
+    CHECK_INT(wire_decode_offer(body, blen, &d), 0);
+    put32(body + 48, 0);
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_EVALUE);
+    put32(body + 48, WIRE_MAX_CHUNK + 1);
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_EVALUE);
+    put32(body + 48, WIRE_MAX_CHUNK);
+    CHECK_INT(wire_decode_offer(body, blen, &d), 0);
+    CHECK_INT(d.chunk, WIRE_MAX_CHUNK);
+    /* A NUL in the kind, a kind longer than the body, a trailing byte. */
+    body[55] = 0;
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_ESTR);
+    body[55] = 'u';
+    put16(body + 52, 6);
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_ETRUNC);
+    put16(body + 52, 5);
+    body[blen] = 'x';
+    CHECK_INT(wire_decode_offer(body, blen + 1, &d), WIRE_ETRAILING);
+    put16(body + 52, WIRE_MAX_STR + 1);
+    CHECK_INT(wire_decode_offer(body, blen, &d), WIRE_ESTR);
+
+    /* The encoder refuses what the decoder would. */
+    o.version = 0;
+    CHECK_INT(wire_encode_offer(&b, &o), -EINVAL);
+    fill_offer(&o);
+    o.chunk = WIRE_MAX_CHUNK + 1;
+    CHECK_INT(wire_encode_offer(&b, &o), -EINVAL);
+    fill_offer(&o);
+    o.size = 0;
+    CHECK_INT(wire_encode_offer(&b, &o), -EINVAL);
+    wire_buf_fini(&b);
+}
+
+TEST(fetch_chunk_result)
+{
+    struct wire_buf b;
+    struct wire_fetch f = {.version = 9, .offset = 0x100000001ull}, fd;
+    struct wire_chunk c;
+    static struct wire_result r, rd;
+    static uint8_t big[WIRE_MAX_CHUNK + 1];
+    const uint8_t *body;
+    size_t blen;
+    static const uint8_t fetch_want[] = {0x4b, 0x53, 1, 6, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0,
+                                         0,    9,    0, 0, 0, 1, 0, 0, 0,  1};
+
+    wire_buf_init(&b);
+    CHECK_INT(wire_encode_fetch(&b, &f), 0);
+    CHECK_INT(b.len, sizeof(fetch_want));
+    CHECK(memcmp(b.p, fetch_want, sizeof(fetch_want)) == 0);
+    CHECK_INT(decode_frame(&b, WIRE_FETCH, &body, &blen), 0);
+    CHECK_INT(wire_decode_fetch(body, blen, &fd), 0);
+    CHECK_INT(fd.version, 9);
+    CHECK(fd.offset == 0x100000001ull);
+    CHECK_INT(wire_decode_fetch(body, blen - 1, &fd), WIRE_ETRUNC);
+    CHECK_INT(wire_decode_fetch(fetch_want + 8, 17, &fd), WIRE_ETRAILING);
+    f.version = 0;
+    CHECK_INT(wire_encode_fetch(&b, &f), -EINVAL);
+    {
+        uint8_t z[16] = {0};
+        CHECK_INT(wire_decode_fetch(z, 16, &fd), WIRE_EVALUE);
+    }
+
+    /* CHUNK: layout, the data pointing into the frame, the length limits. */
+    CHECK_INT(wire_encode_chunk(&b, 9, 4096, (const uint8_t *)"hello", 5), 0);
+    CHECK_INT(b.len, 8 + 20 + 5);
+    CHECK_INT(decode_frame(&b, WIRE_CHUNK, &body, &blen), 0);
+    CHECK_INT(body[7], 9);
+    CHECK_INT(body[14], 0x10);
+    CHECK_INT(body[19], 5);
+    CHECK_INT(wire_decode_chunk(body, blen, &c), 0);
+    CHECK_INT(c.version, 9);
+    CHECK_INT(c.offset, 4096);
+    CHECK_INT(c.len, 5);
+    CHECK(c.data == body + 20);
+    CHECK(memcmp(c.data, "hello", 5) == 0);
+    {
+        uint8_t cb[32];
+        memcpy(cb, body, blen);
+        put32(cb + 16, 0);
+        CHECK_INT(wire_decode_chunk(cb, 20, &c), WIRE_EVALUE);
+        put32(cb + 16, 4);
+        CHECK_INT(wire_decode_chunk(cb, blen, &c), WIRE_ETRAILING);
+        put32(cb + 16, 6);
+        CHECK_INT(wire_decode_chunk(cb, blen, &c), WIRE_ETRUNC);
+        put32(cb + 16, WIRE_MAX_CHUNK + 1);
+        CHECK_INT(wire_decode_chunk(cb, blen, &c), WIRE_EVALUE);
+        put32(cb + 16, 5);
+        put64(cb, 0);
+        CHECK_INT(wire_decode_chunk(cb, blen, &c), WIRE_EVALUE);
+    }
+    CHECK_INT(wire_encode_chunk(&b, 9, 0, big, WIRE_MAX_CHUNK), 0);
+    CHECK_INT(decode_frame(&b, WIRE_CHUNK, &body, &blen), 0);
+    CHECK_INT(wire_decode_chunk(body, blen, &c), 0);
+    CHECK_INT(c.len, WIRE_MAX_CHUNK);
+    CHECK_INT(wire_encode_chunk(&b, 9, 0, big, WIRE_MAX_CHUNK + 1), -EINVAL);
+    CHECK_INT(wire_encode_chunk(&b, 9, 0, big, 0), -EINVAL);
+    CHECK_INT(wire_encode_chunk(&b, 0, 0, big, 1), -EINVAL);
+
+    /* RESULT: both statuses, the longest reason, a bad status. */
+    memset(&r, 0, sizeof(r));
+    r.version = 12;
+    r.status = WIRE_RESULT_REJECTED;
+    strcpy(r.reason, "rollback: version 12 is not above 14");
+    CHECK_INT(wire_encode_result(&b, &r), 0);
+    CHECK_INT(b.len, 8 + 11 + strlen(r.reason));
+    CHECK_INT(decode_frame(&b, WIRE_RESULT, &body, &blen), 0);
+    CHECK_INT(body[8], 2);
+    CHECK_INT(wire_decode_result(body, blen, &rd), 0);
+    CHECK_INT(rd.version, 12);
+    CHECK_INT(rd.status, WIRE_RESULT_REJECTED);
+    CHECK_STR(rd.reason, r.reason);
+    {
+        uint8_t rb[64];
+        memcpy(rb, body, blen);
+        rb[8] = 0;
+        CHECK_INT(wire_decode_result(rb, blen, &rd), WIRE_EVALUE);
+        rb[8] = 3;
+        CHECK_INT(wire_decode_result(rb, blen, &rd), WIRE_EVALUE);
+        rb[8] = WIRE_RESULT_APPLIED;
+        CHECK_INT(wire_decode_result(rb, blen, &rd), 0);
+        CHECK_INT(rd.status, WIRE_RESULT_APPLIED);
+        rb[12] = 0;
+        CHECK_INT(wire_decode_result(rb, blen, &rd), WIRE_ESTR);
+    }
+    memset(r.reason, 'r', WIRE_MAX_REASON);
+    r.reason[WIRE_MAX_REASON] = '\0';
+    CHECK_INT(wire_encode_result(&b, &r), 0);
+    CHECK_INT(decode_frame(&b, WIRE_RESULT, &body, &blen), 0);
+    CHECK_INT(wire_decode_result(body, blen, &rd), 0);
+    CHECK_INT(strlen(rd.reason), WIRE_MAX_REASON);
+    {
+        static uint8_t rb[16 + WIRE_MAX_REASON];
+        memcpy(rb, body, blen);
+        put16(rb + 9, WIRE_MAX_REASON + 1);
+        rb[blen] = 'r';
+        CHECK_INT(wire_decode_result(rb, blen + 1, &rd), WIRE_ESTR);
+    }
+    r.status = 0;
+    CHECK_INT(wire_encode_result(&b, &r), -EINVAL);
+    wire_buf_fini(&b);
+}
+
 /* Every proper prefix of a valid frame is rejected, both by the header
  * decoder (as a whole frame) and by the body decoder (as a body). */
 static void check_truncations(const struct wire_buf *b, enum wire_type type)
@@ -520,6 +730,10 @@ static void check_truncations(const struct wire_buf *b, enum wire_type type)
     static struct wire_hello h;
     static struct wire_stats st;
     struct wire_alert a[8];
+    static struct wire_offer o;
+    static struct wire_fetch f;
+    static struct wire_chunk c;
+    static struct wire_result r;
     uint64_t seq;
 
     for (size_t len = 0; len < b->len; len++) {
@@ -545,6 +759,18 @@ static void check_truncations(const struct wire_buf *b, enum wire_type type)
         case WIRE_STATS:
             rc = wire_decode_stats(p, len, &st);
             break;
+        case WIRE_OFFER:
+            rc = wire_decode_offer(p, len, &o);
+            break;
+        case WIRE_FETCH:
+            rc = wire_decode_fetch(p, len, &f);
+            break;
+        case WIRE_CHUNK:
+            rc = wire_decode_chunk(p, len, &c);
+            break;
+        case WIRE_RESULT:
+            rc = wire_decode_result(p, len, &r);
+            break;
         default:
             break;
         }
@@ -557,6 +783,8 @@ TEST(truncation_at_every_offset)
     struct wire_buf b;
     struct wire_hello h;
     static struct wire_stats s;
+    static struct wire_offer o;
+    static struct wire_result r;
     const char *t[] = {"{\"x\":1}", "{\"y\":[1,2,3]}", "{\"z\":\"s\"}"};
 
     wire_buf_init(&b);
@@ -581,6 +809,20 @@ TEST(truncation_at_every_offset)
     s.c[1] = (struct wire_counter_val){WC_BYTES, 20};
     CHECK_INT(wire_encode_stats(&b, &s), 0);
     check_truncations(&b, WIRE_STATS);
+
+    fill_offer(&o);
+    CHECK_INT(wire_encode_offer(&b, &o), 0);
+    check_truncations(&b, WIRE_OFFER);
+    CHECK_INT(wire_encode_fetch(&b, &(struct wire_fetch){.version = 3, .offset = 7}), 0);
+    check_truncations(&b, WIRE_FETCH);
+    CHECK_INT(wire_encode_chunk(&b, 3, 0, (const uint8_t *)"abc", 3), 0);
+    check_truncations(&b, WIRE_CHUNK);
+    memset(&r, 0, sizeof(r));
+    r.version = 3;
+    r.status = WIRE_RESULT_REJECTED;
+    strcpy(r.reason, "rollback");
+    CHECK_INT(wire_encode_result(&b, &r), 0);
+    check_truncations(&b, WIRE_RESULT);
     wire_buf_fini(&b);
 }
 
@@ -589,7 +831,7 @@ TEST(error_names)
     const char *seen[16];
     int n = 0;
 
-    for (int e = WIRE_ESHORT; e <= WIRE_ETRAILING; e++) {
+    for (int e = WIRE_ESHORT; e <= WIRE_EVALUE; e++) {
         const char *s = wire_strerror(e);
         CHECK(s != NULL && s[0] != '\0');
         CHECK(strcmp(s, "unknown error") != 0);
@@ -598,7 +840,7 @@ TEST(error_names)
         if (n < 16)
             seen[n++] = s;
     }
-    CHECK_INT(n, WIRE_ETRAILING - WIRE_ESHORT + 1);
+    CHECK_INT(n, WIRE_EVALUE - WIRE_ESHORT + 1);
     CHECK_STR(wire_strerror(WIRE_ETRUNC), "body ends inside a field");
     CHECK_STR(wire_strerror(-ENOMEM), strerror(ENOMEM));
     CHECK_STR(wire_strerror(KANSHI_ELIMIT), "limit reached");
@@ -618,6 +860,9 @@ int main(void)
     RUN(encoder_errors);
     RUN(max_batch);
     RUN(max_alert_and_max_frame);
+    RUN(offer_layout_and_round_trip);
+    RUN(offer_errors);
+    RUN(fetch_chunk_result);
     RUN(truncation_at_every_offset);
     RUN(error_names);
     return test_summary("wire");
