@@ -52,6 +52,12 @@ struct sig {
     const char *hs_cache; /* --hs-cache DIR, or NULL */
     uint64_t parse_usec;  /* time sig_load() took */
     bool print_errors;
+    bool collect_failed; /* bundle --skip-unloadable: remember where rules failed */
+    struct failed_rule {
+        char *base; /* the file's base name */
+        unsigned line;
+    } *failed;
+    size_t nfailed;
     struct reason *reasons;
     size_t nreasons;
     size_t errors;
@@ -72,7 +78,8 @@ static void usage(FILE *f)
             "       kanshi-sig bench  [-c CONFIG] -S RULES -r PCAP... [--repeat N]\n"
             "       kanshi-sig keygen --out PREFIX\n"
             "       kanshi-sig bundle --key KEY --version N [--min-sensor-version V]\n"
-            "              [--vars FILE] [--threshold FILE] [--geoip FILE]... -o OUT RULES...\n"
+            "              [--vars FILE] [--threshold FILE] [--geoip FILE]...\n"
+            "              [--skip-unloadable] -o OUT RULES...\n"
             "       kanshi-sig verify --pub PUB... FILE\n"
             "       kanshi-sig show   [--pub PUB...] FILE\n"
             "RULES is a rules file or a directory of *.rules files.\n"
@@ -120,6 +127,17 @@ static void on_error(void *arg, const char *file, unsigned line, const char *msg
     s->errors++;
     if (s->print_errors)
         printf("%s:%u: %s\n", file, line, msg);
+    if (s->collect_failed && file != NULL) {
+        struct failed_rule *fr = kanshi_reallocarray(s->failed, s->nfailed + 1, sizeof(*fr));
+        const char *slash = strrchr(file, '/');
+        if (fr != NULL) {
+            s->failed = fr;
+            fr[s->nfailed].base = strdup(slash != NULL ? slash + 1 : file);
+            fr[s->nfailed].line = line;
+            if (fr[s->nfailed].base != NULL)
+                s->nfailed++;
+        }
+    }
     reason_key(msg, key, sizeof(key));
     for (i = 0; i < s->nreasons; i++)
         if (strcmp(s->reasons[i].key, key) == 0)
@@ -713,7 +731,62 @@ struct bundle_opts {
     const char *key, *version, *min_version, *vars, *threshold, *out;
     char **geoip;
     size_t ngeoip;
+    bool skip_unloadable; /* bundle what loads; the rest commented out, with the reason */
 };
+
+/*
+ * --skip-unloadable: in a rules file of the bundle, each rule that did not
+ * load (its first line, and the lines it continues on with '\') is
+ * commented out, so the bundle holds exactly the rules that load and says
+ * which were left out.  0, or -1 out of memory.
+ */
+static int skip_failed_rules(struct sig_file *f, const struct sig *s)
+{
+    size_t cap = f->len + 64, n = 0, pos = 0;
+    unsigned line = 1;
+    bool commenting = false;
+    uint8_t *out = malloc(cap);
+
+    if (out == NULL)
+        return -1;
+    while (pos < f->len) {
+        size_t e = pos;
+        bool cont;
+        while (e < f->len && f->data[e] != '\n')
+            e++;
+        cont = e > pos && f->data[e - 1 - (e - 1 > pos && f->data[e - 1] == '\r')] == '\\';
+        if (!commenting) {
+            for (size_t i = 0; i < s->nfailed; i++)
+                if (s->failed[i].line == line && strcmp(s->failed[i].base, f->name) == 0)
+                    commenting = true;
+        }
+        if (n + (e - pos) + 8 > cap) {
+            uint8_t *nb;
+            cap = (cap + (e - pos) + 8) * 2;
+            if ((nb = realloc(out, cap)) == NULL) {
+                free(out);
+                return -1;
+            }
+            out = nb;
+        }
+        if (commenting) {
+            memcpy(out + n, "# skip ", 7);
+            n += 7;
+        }
+        memcpy(out + n, f->data + pos, e - pos);
+        n += e - pos;
+        if (e < f->len)
+            out[n++] = '\n';
+        if (commenting && !cont)
+            commenting = false;
+        pos = e + 1;
+        line++;
+    }
+    free(f->data);
+    f->data = out;
+    f->len = n;
+    return 0;
+}
 
 /* Writes data to path through a temporary file and a rename, mode 0644. */
 static int write_file_atomic(const char *path, const uint8_t *data, size_t len)
@@ -800,15 +873,23 @@ static int cmd_bundle(struct sig *s, const struct bundle_opts *o, char **rules, 
             goto out;
     }
 
-    /* lint: every rule must load */
+    /* lint: every rule must load (or, with --skip-unloadable, is left out) */
     s->print_errors = true;
-    if (sig_load(s, rules, nrules) > 0)
+    s->collect_failed = o->skip_unloadable;
+    if (sig_load(s, rules, nrules) > 0 && !o->skip_unloadable)
         goto out;
     if (o->threshold != NULL && (trc = ruleset_load_threshold(s->rs, o->threshold)) < 0) {
         fprintf(stderr, "kanshi-sig: bundle: %s: %s\n", o->threshold, kanshi_strerror(trc));
         goto out;
     }
-    if (s->errors > 0 || s->rs->nerrors > 0) {
+    if (o->skip_unloadable && s->nfailed > 0 && s->nfailed == s->errors) {
+        for (size_t i = 0; i < fs.n; i++)
+            if (has_suffix(fs.f[i].name, ".rules") && skip_failed_rules(&fs.f[i], s) != 0)
+                goto out;
+        fprintf(stderr, "kanshi-sig: bundle: %zu rule(s) above left out (commented out as "
+                        "\"# skip\" in the bundle)\n",
+                s->nfailed);
+    } else if (s->errors > 0 || s->rs->nerrors > 0) {
         fprintf(stderr, "kanshi-sig: bundle: %zu error(s) above; not bundling\n",
                 s->errors > s->rs->nerrors ? s->errors : s->rs->nerrors);
         goto out;
@@ -949,7 +1030,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_EVE = 256, OPT_REPEAT, OPT_HS_CACHE, OPT_KEY, OPT_VERSION, OPT_MINVER, OPT_VARS,
-        OPT_THRESHOLD, OPT_GEOIP, OPT_PUB
+        OPT_THRESHOLD, OPT_GEOIP, OPT_PUB, OPT_SKIP
     };
     unsigned repeat = 3;
     static const struct option longopts[] = {
@@ -964,6 +1045,7 @@ int main(int argc, char **argv)
         {"vars", required_argument, NULL, OPT_VARS},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"geoip", required_argument, NULL, OPT_GEOIP}, {"pub", required_argument, NULL, OPT_PUB},
+        {"skip-unloadable", no_argument, NULL, OPT_SKIP},
         {NULL, 0, NULL, 0},
     };
     struct bundle_opts bo = {0};
@@ -1015,6 +1097,9 @@ int main(int argc, char **argv)
             break;
         case OPT_MINVER:
             bo.min_version = optarg;
+            break;
+        case OPT_SKIP:
+            bo.skip_unloadable = true;
             break;
         case OPT_VARS:
             bo.vars = optarg;
@@ -1147,6 +1232,9 @@ int main(int argc, char **argv)
         free(s.reasons[i].example);
     }
     free(s.reasons);
+    for (size_t i = 0; i < s.nfailed; i++)
+        free(s.failed[i].base);
+    free(s.failed);
     free(s.sid_of);
     free(s.sid_count);
     ruleset_destroy(s.rs);

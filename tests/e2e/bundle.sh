@@ -145,6 +145,20 @@ if ! "$sig" bundle --key "$tmp/rel.key" --version 8 -o "$tmp/broken.kb" "$tmp/br
 else
     bad bundle-refuses-broken-rule
 fi
+# ... unless told to leave such rules out: they are commented out in the
+# bundle ("# skip"), with a continuation line, and the rest loads
+printf 'alert tcp any any -> any any (msg:"c"; \\\n    content:"|zz|"; sid:9999002;)\n' \
+    >>"$tmp/broken/zz-broken.rules"
+if "$sig" bundle --key "$tmp/rel.key" --version 8 --skip-unloadable -o "$tmp/skip.kb" \
+    "$tmp/broken" >"$tmp/out" 2>&1 && grep -q "2 rule(s) above left out" "$tmp/out" &&
+    "$sig" verify --pub "$tmp/rel.pub" "$tmp/skip.kb" >/dev/null 2>&1 &&
+    [ "$(grep -a -c '^# skip ' "$tmp/skip.kb")" -eq 3 ] &&
+    grep -q "wrote.*42 rules" "$tmp/out"; then
+    ok bundle-skip-unloadable
+else
+    cp "$tmp/out" "$tmp/err" 2>/dev/null
+    bad bundle-skip-unloadable
+fi
 printf 'suppress gen_id 1, sig_id 0, track by_nothing, ip 10.0.0.1\n' >"$tmp/bad-threshold.config"
 if ! "$sig" bundle --key "$tmp/rel.key" --version 8 --threshold "$tmp/bad-threshold.config" \
     -o "$tmp/broken.kb" signatures/rules >"$tmp/out" 2>&1 &&
