@@ -1730,8 +1730,17 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     setup_signals();
-    /* Bundles dropped while the sensor was stopped are applied now. */
+    /* Bundles dropped while the sensor was stopped are applied now; when
+     * reading captures (not live), before the first packet, so what a file
+     * is read with does not depend on how fast its rules compile. */
     bundle_poll(&s, true);
+    while (o.iface == NULL && !sig_stop &&
+           (s.reload.job != RELOAD_NONE || s.reload.requested ||
+            s.reload.request_bundle != NULL)) {
+        reload_poll(&s);
+        if (s.reload.job != RELOAD_NONE)
+            usleep(10000);
+    }
     if (s.table)
         print_table_header();
     {
