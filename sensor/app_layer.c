@@ -225,11 +225,6 @@ static void app_gap(struct app_flow *a, int dir, uint64_t len)
     }
 }
 
-static uint8_t swap_bits(uint8_t b)
-{
-    return (uint8_t)((b & ~3u) | ((b & 1u) << 1) | ((b >> 1) & 1u));
-}
-
 /* Turns the flow round (flow_swap, stream_session_swap) and its probing
  * state with it. */
 static void app_reverse(struct flow *f, struct app_flow *a)
@@ -247,11 +242,11 @@ static void app_reverse(struct flow *f, struct app_flow *a)
     a->probe_len[1] = n;
     a->off[0] = a->off[1];
     a->off[1] = off;
-    a->probe_done = swap_bits(a->probe_done);
+    a->probe_done = flow_dir_bits_swap(a->probe_done);
     n = a->dir_proto[0];
     a->dir_proto[0] = a->dir_proto[1];
     a->dir_proto[1] = n;
-    a->gave_up = swap_bits(a->gave_up);
+    a->gave_up = flow_dir_bits_swap(a->gave_up);
 }
 
 /* Probes direction dir with its first bytes (kept in a->probe); sets the

@@ -511,16 +511,6 @@ static bool app_proto_match(const struct rule *r, const struct packet *p)
     return true;
 }
 
-/* Whether r has tests on the packet payload (or stream), not only on
- * application-layer buffers. */
-static bool has_payload_tests(const struct rule *r)
-{
-    for (size_t i = 0; i < r->nmatches; i++)
-        if (r->matches[i].buffer == RULE_BUF_PAYLOAD)
-            return true;
-    return false;
-}
-
 /* ---- the rule ---------------------------------------------------------- */
 
 bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const struct packet *p,
@@ -541,7 +531,7 @@ bool detect_rule_eval(struct detect_rule_ctx *c, const struct rule *r, const str
         return false;
     if ((r->app_proto != 0 || r->napp_tests > 0) && !app_proto_match(r, p))
         return false;
-    if (r->nmatches > 0 && has_payload_tests(r)) {
+    if (r->buffers & (1ull << RULE_BUF_PAYLOAD)) { /* tests on the packet or stream */
         /* Like Suricata, payload tests never match a packet without payload. */
         if (len == 0)
             return false;

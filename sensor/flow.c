@@ -386,11 +386,6 @@ struct flow *flow_lookup(struct flow_table *ft, struct packet *p)
     return f;
 }
 
-static uint8_t swap_bits(uint8_t b)
-{
-    return (uint8_t)((b & ~3u) | ((b & 1u) << 1) | ((b >> 1) & 1u));
-}
-
 void flow_swap(struct flow *f)
 {
     struct kanshi_addr a = f->addr[0];
@@ -403,8 +398,8 @@ void flow_swap(struct flow *f)
     f->port[1] = port;
     n = f->pkts[0], f->pkts[0] = f->pkts[1], f->pkts[1] = n;
     n = f->bytes[0], f->bytes[0] = f->bytes[1], f->bytes[1] = n;
-    f->seen_dir = swap_bits(f->seen_dir);
-    f->iponly_dirs = swap_bits(f->iponly_dirs);
+    f->seen_dir = flow_dir_bits_swap(f->seen_dir);
+    f->iponly_dirs = flow_dir_bits_swap(f->iponly_dirs);
 }
 
 size_t flow_timeout(struct flow_table *ft)

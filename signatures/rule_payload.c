@@ -713,6 +713,9 @@ int rule_payload_finish(struct rparse *p)
 {
     struct rule *r = p->r;
 
+    for (size_t i = 0; i < r->nmatches; i++)
+        r->buffers |= 1ull << r->matches[i].buffer;
+
     for (size_t i = 0; i < r->nmatches; i++) {
         struct rule_match *m = &r->matches[i];
         struct rule_match *prev = NULL;

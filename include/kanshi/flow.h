@@ -120,6 +120,12 @@ struct flow *flow_lookup(struct flow_table *ft, struct packet *p);
  */
 void flow_swap(struct flow *f);
 
+/* A byte with a bit per direction (bit FLOW_DIR_*), its two bits swapped. */
+static inline uint8_t flow_dir_bits_swap(uint8_t b)
+{
+    return (uint8_t)((b & ~3u) | ((b & 1u) << 1) | ((b >> 1) & 1u));
+}
+
 /* Ends every flow whose timeout has passed at the table's clock.  Cheap:
  * looks only at the head of each timeout list.  Returns flows ended. */
 size_t flow_timeout(struct flow_table *ft);

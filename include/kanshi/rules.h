@@ -470,7 +470,8 @@ struct rule {
 
     /* Application layer: the protocol the rule is for (enum app_proto in
      * kanshi/app.h, from the header's protocol or from the buffers it uses;
-     * 0 for any), the buffers its payload tests use (bit 1 << RULE_BUF_*),
+     * 0 for any), the buffers its payload tests use (bit 1 << RULE_BUF_*,
+     * RULE_BUF_PAYLOAD's included when a test looks at the packet or stream),
      * each buffer's transforms (RULE_XFORM_*) and the protocol state tests. */
     uint8_t app_proto;
     uint64_t buffers;
