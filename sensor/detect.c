@@ -332,14 +332,8 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
             }
         }
     }
-    if (opts != NULL && opts->cache_dir != NULL) {
-        /* A cache that cannot be used only costs the compile: say why. */
-        if (detect_cache_open(&cache, opts->cache_dir, opts->cache_max_files, de->info.cache_note,
-                              sizeof(de->info.cache_note)) == 0) {
-            de->info.cache_used = true;
-            de->info.cache_readonly = !detect_cache_writable(cache);
-        }
-    }
+    if ((rc = detect_cache_open_opts(&cache, opts, &de->info, err, errlen)) != 0)
+        goto fail;
     tdb = mono_usec();
     for (int g = 0; g < GRP_COUNT; g++) {
         rc = detect_group_build(&de->groups[g], fps[g], nfps[g], cache, err, errlen, &de->info);

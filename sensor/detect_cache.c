@@ -44,8 +44,20 @@
 #define CACHE_SUFFIX ".hsdb"
 #define CACHE_KEY_HEX 64
 
+/* The generic targets (detect_options.hs_target), richest first. */
+static const struct {
+    const char *name;
+    unsigned long long features;
+} cache_targets[] = {
+    {"avx512vbmi", HS_CPU_FEATURES_AVX2 | HS_CPU_FEATURES_AVX512 | HS_CPU_FEATURES_AVX512VBMI},
+    {"avx512", HS_CPU_FEATURES_AVX2 | HS_CPU_FEATURES_AVX512},
+    {"avx2", HS_CPU_FEATURES_AVX2},
+    {"generic", 0},
+};
+#define CACHE_NTARGETS (sizeof(cache_targets) / sizeof(cache_targets[0]))
+
 struct detect_cache {
-    char *dir;
+    char *dir;                       /* NULL: only databases compiled ahead */
     bool writable;
     size_t max_files;
     size_t stored;                   /* files written through this handle */
@@ -53,6 +65,14 @@ struct detect_cache {
     size_t nused, capused;
     /* The hash of what every key starts with: format, Hyperscan, platform. */
     crypto_hash_sha256_state prefix;
+    /* The platform compiled for; NULL (this CPU) unless a target was set. */
+    hs_platform_info_t target;
+    bool has_target;
+    /* precompiled_dir, and the key prefixes looked for there: this CPU's,
+     * then each generic target it can run, richest first. */
+    char *pre_dir;
+    crypto_hash_sha256_state pre_prefix[1 + CACHE_NTARGETS];
+    size_t npre;
 };
 
 static void put_le32(uint8_t *b, uint32_t v)
@@ -76,16 +96,13 @@ static uint64_t get_le64(const uint8_t *b)
     return v;
 }
 
-/* Hashes the parts of a key that do not depend on the patterns. */
-static int cache_key_prefix(crypto_hash_sha256_state *st)
+/* Hashes the parts of a key that do not depend on the patterns, for plat. */
+static void cache_key_prefix_for(crypto_hash_sha256_state *st, const hs_platform_info_t *p)
 {
-    hs_platform_info_t plat;
+    hs_platform_info_t plat = *p;
     const char *ver = hs_version();
     uint8_t b[8];
 
-    memset(&plat, 0, sizeof(plat));
-    if (hs_populate_platform(&plat) != HS_SUCCESS)
-        return KANSHI_EHS;
     crypto_hash_sha256_init(st);
     crypto_hash_sha256_update(st, (const uint8_t *)DETECT_CACHE_MAGIC, 8);
     put_le32(b, DETECT_CACHE_FORMAT);
@@ -101,7 +118,39 @@ static int cache_key_prefix(crypto_hash_sha256_state *st)
     crypto_hash_sha256_update(st, b, 8);
     put_le64(b, plat.reserved2);
     crypto_hash_sha256_update(st, b, 8);
+}
+
+/* The same for this CPU. */
+static int cache_key_prefix(crypto_hash_sha256_state *st)
+{
+    hs_platform_info_t plat;
+
+    memset(&plat, 0, sizeof(plat));
+    if (hs_populate_platform(&plat) != HS_SUCCESS)
+        return KANSHI_EHS;
+    cache_key_prefix_for(st, &plat);
     return 0;
+}
+
+static int cache_target_index(const char *name)
+{
+    for (size_t i = 0; i < CACHE_NTARGETS; i++)
+        if (strcmp(cache_targets[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool detect_target_valid(const char *name)
+{
+    return name != NULL && (strcmp(name, "native") == 0 || cache_target_index(name) >= 0);
+}
+
+/* A generic target's platform: no tuning, its features only. */
+static void cache_target_platform(size_t i, hs_platform_info_t *plat)
+{
+    memset(plat, 0, sizeof(*plat));
+    plat->tune = HS_TUNE_FAMILY_GENERIC;
+    plat->cpu_features = cache_targets[i].features;
 }
 
 /* The key: prefix, then the compiler's inputs in order.  The literal
@@ -168,10 +217,10 @@ static void cache_note(struct detect_info *info, const char *fmt, ...)
     va_end(ap);
 }
 
-int detect_cache_open(struct detect_cache **out, const char *dir, size_t max_files, char *err,
-                      size_t errlen)
+/* A directory databases may be read from: ours or root's, and nobody
+ * else may write it (a crafted database is code Hyperscan would run). */
+static int cache_dir_check(const char *dir, char *err, size_t errlen)
 {
-    struct detect_cache *c;
     struct stat st;
 
     if (strlen(dir) + 1 + CACHE_KEY_HEX + 32 >= PATH_MAX) {
@@ -191,31 +240,130 @@ int detect_cache_open(struct detect_cache **out, const char *dir, size_t max_fil
         snprintf(err, errlen, "%s: owned by another user or writable by others, not used", dir);
         return -EPERM;
     }
+    return 0;
+}
+
+/* A handle with no directory yet, keyed for this CPU. */
+static int cache_new(struct detect_cache **out, char *err, size_t errlen)
+{
+    struct detect_cache *c;
+
     if (sodium_init() < 0) {
-        snprintf(err, errlen, "%s: libsodium did not initialise", dir);
+        snprintf(err, errlen, "libsodium did not initialise");
         return -ENOMEM;
     }
-    c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->dir = strdup(dir)) == NULL) {
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        snprintf(err, errlen, "%s", strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    if (cache_key_prefix(&c->prefix) != 0) {
+        snprintf(err, errlen, "hs_populate_platform failed");
+        free(c);
+        return -ENOMEM;
+    }
+    c->max_files = DETECT_CACHE_MAX_FILES;
+    *out = c;
+    return 0;
+}
+
+int detect_cache_open(struct detect_cache **out, const char *dir, size_t max_files, char *err,
+                      size_t errlen)
+{
+    struct detect_cache *c;
+    char why[200];
+    int rc;
+
+    if ((rc = cache_dir_check(dir, err, errlen)) != 0)
+        return rc;
+    if ((rc = cache_new(&c, why, sizeof(why))) != 0) {
+        snprintf(err, errlen, "%s: %s", dir, why);
+        return rc;
+    }
+    if ((c->dir = strdup(dir)) == NULL) {
         free(c);
         snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
         return -ENOMEM;
     }
-    if (cache_key_prefix(&c->prefix) != 0) {
-        snprintf(err, errlen, "%s: hs_populate_platform failed", dir);
-        free(c->dir);
-        free(c);
-        return -ENOMEM;
-    }
     c->writable = access(dir, W_OK | X_OK) == 0;
-    c->max_files = max_files != 0 ? max_files : DETECT_CACHE_MAX_FILES;
+    if (max_files != 0)
+        c->max_files = max_files;
+    *out = c;
+    return 0;
+}
+
+/* The key prefixes looked for in the precompiled directory. */
+static int cache_pre_prefixes(struct detect_cache *c)
+{
+    hs_platform_info_t host, plat;
+
+    memset(&host, 0, sizeof(host));
+    if (hs_populate_platform(&host) != HS_SUCCESS)
+        return KANSHI_EHS;
+    c->pre_prefix[0] = c->prefix;
+    c->npre = 1;
+    for (size_t i = 0; i < CACHE_NTARGETS; i++) {
+        if ((cache_targets[i].features & ~host.cpu_features) != 0)
+            continue; /* this CPU cannot run it */
+        cache_target_platform(i, &plat);
+        cache_key_prefix_for(&c->pre_prefix[c->npre++], &plat);
+    }
+    return 0;
+}
+
+int detect_cache_open_opts(struct detect_cache **out, const struct detect_options *opts,
+                           struct detect_info *info, char *err, size_t errlen)
+{
+    struct detect_cache *c = NULL;
+    char why[sizeof(info->cache_note)];
+    int t = -1, rc;
+
+    *out = NULL;
+    if (opts == NULL)
+        return 0;
+    if (opts->hs_target != NULL && strcmp(opts->hs_target, "native") != 0 &&
+        (t = cache_target_index(opts->hs_target)) < 0) {
+        snprintf(err, errlen, "unknown Hyperscan target '%s' (native, avx512vbmi, avx512, avx2 "
+                 "or generic)", opts->hs_target);
+        return -EINVAL;
+    }
+    if (opts->cache_dir != NULL) {
+        /* A cache that cannot be used only costs the compile: say why. */
+        if (detect_cache_open(&c, opts->cache_dir, opts->cache_max_files, why, sizeof(why)) == 0) {
+            info->cache_used = true;
+            info->cache_readonly = !c->writable;
+        } else {
+            cache_note(info, "%s", why);
+        }
+    }
+    if (c == NULL && (t >= 0 || opts->precompiled_dir != NULL) &&
+        (rc = cache_new(&c, err, errlen)) != 0)
+        return rc;
+    if (t >= 0) {
+        /* Made for elsewhere: keyed as there; nothing compiled ahead fits. */
+        cache_target_platform((size_t)t, &c->target);
+        c->has_target = true;
+        cache_key_prefix_for(&c->prefix, &c->target);
+    } else if (opts->precompiled_dir != NULL) {
+        if (cache_dir_check(opts->precompiled_dir, why, sizeof(why)) != 0) {
+            cache_note(info, "%s", why);
+        } else if ((c->pre_dir = strdup(opts->precompiled_dir)) == NULL ||
+                   cache_pre_prefixes(c) != 0) {
+            free(c->pre_dir);
+            c->pre_dir = NULL;
+            cache_note(info, "%s: cannot be used", opts->precompiled_dir);
+        }
+    }
+    if (c != NULL && c->dir == NULL && c->pre_dir == NULL && !c->has_target) {
+        free(c);
+        c = NULL;
+    }
     *out = c;
     return 0;
 }
 
 bool detect_cache_writable(const struct detect_cache *c)
 {
-    return c != NULL && c->writable;
+    return c != NULL && c->dir != NULL && c->writable;
 }
 
 /* Remembers that key belongs to the engine being built, so pruning keeps it. */
@@ -278,7 +426,7 @@ static bool cache_info_ok(const char *desc, unsigned mode)
  * Loads the database stored under key.  Returns 1 with *db set, 0 when there
  * is no file, or -1 when there was an unusable one (removed, and noted).
  */
-static int cache_load(struct detect_cache *c, const char *path, const uint8_t *key, unsigned mode,
+static int cache_load(bool writable, const char *path, const uint8_t *key, unsigned mode,
                       hs_database_t **db, struct detect_info *info)
 {
     uint8_t *buf = NULL, sum[crypto_hash_sha256_BYTES];
@@ -358,12 +506,12 @@ static int cache_load(struct detect_cache *c, const char *path, const uint8_t *k
     free(desc);
     free(buf);
     /* A newer time marks it recently used, for pruning; best effort. */
-    if (c->writable)
+    if (writable)
         (void)futimens(fd, NULL);
     close(fd);
     return 1;
 bad:
-    if (c->writable)
+    if (writable)
         (void)unlink(path);
     info->cache_rejected++;
 keep:
@@ -458,18 +606,33 @@ int detect_cache_compile_lit(struct detect_cache *c, const char *const *exprs,
             return KANSHI_EHS;
         }
     }
-    if (c != NULL) {
+    if (c != NULL && c->dir != NULL) {
         cache_key(&c->prefix, exprs, flags, ids, lens, n, mode, key);
         cache_hex(key, hex);
         snprintf(path, sizeof(path), "%s/%s%s", c->dir, hex, CACHE_SUFFIX);
         cache_use(c, hex);
-        if (cache_load(c, path, key, mode, db, info) == 1) {
+        if (cache_load(c->writable, path, key, mode, db, info) == 1) {
             info->cache_hits++;
+            info->databases++;
             return 0;
         }
-        info->cache_misses++;
     }
-    hr = hs_compile_lit_multi(exprs, flags, ids, lens, n, mode, NULL, db, &cerr);
+    for (size_t i = 0; c != NULL && c->pre_dir != NULL && i < c->npre; i++) {
+        uint8_t pkey[crypto_hash_sha256_BYTES];
+        char phex[CACHE_KEY_HEX + 1], ppath[PATH_MAX];
+        cache_key(&c->pre_prefix[i], exprs, flags, ids, lens, n, mode, pkey);
+        cache_hex(pkey, phex);
+        snprintf(ppath, sizeof(ppath), "%s/%s%s", c->pre_dir, phex, CACHE_SUFFIX);
+        if (cache_load(false, ppath, pkey, mode, db, info) == 1) {
+            info->cache_precompiled++;
+            info->databases++;
+            return 0;
+        }
+    }
+    if (c != NULL && c->dir != NULL)
+        info->cache_misses++;
+    hr = hs_compile_lit_multi(exprs, flags, ids, lens, n, mode,
+                              c != NULL && c->has_target ? &c->target : NULL, db, &cerr);
     if (hr != HS_SUCCESS) {
         *db = NULL;
         if (hr == HS_NOMEM) {
@@ -482,7 +645,8 @@ int detect_cache_compile_lit(struct detect_cache *c, const char *const *exprs,
         hs_free_compile_error(cerr);
         return KANSHI_EHS;
     }
-    if (c != NULL && c->writable)
+    info->databases++;
+    if (c != NULL && c->dir != NULL && c->writable)
         cache_store(c, path, hex, key, *db, info);
     return 0;
 }
@@ -585,6 +749,7 @@ void detect_cache_close(struct detect_cache *c, struct detect_info *info)
     if (c->stored > 0 && info != NULL)
         cache_prune(c, info);
     free(c->used);
+    free(c->pre_dir);
     free(c->dir);
     free(c);
 }

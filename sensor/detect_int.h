@@ -210,6 +210,14 @@ struct detect_cache;
  * "DIR: why" in err (-ENOENT, -ENOTDIR, -EPERM, -ENAMETOOLONG, -ENOMEM). */
 int detect_cache_open(struct detect_cache **out, const char *dir, size_t max_files, char *err,
                       size_t errlen);
+/* Opens what opts asks for: the cache in opts->cache_dir (as
+ * detect_cache_open(); one that cannot be used is noted in info and left
+ * out), the databases compiled ahead in opts->precompiled_dir (likewise),
+ * and the CPU to compile for, opts->hs_target.  *out is NULL when there is
+ * nothing to use (then compile for this CPU).  0, -EINVAL with err set for
+ * an unknown target, or -ENOMEM. */
+int detect_cache_open_opts(struct detect_cache **out, const struct detect_options *opts,
+                           struct detect_info *info, char *err, size_t errlen);
 /* Removes the oldest files beyond the limit when this cache stored any
  * (never one loaded or stored through c), counting them in
  * info->cache_pruned, then frees c.  NULL is a no-op. */
@@ -218,8 +226,8 @@ void detect_cache_close(struct detect_cache *c, struct detect_info *info);
 bool detect_cache_writable(const struct detect_cache *c);
 
 /*
- * hs_compile_lit_multi() for this host, through the cache c (NULL: no
- * cache, compile only).  Counts a hit, a miss, a rejected file or a failed
+ * hs_compile_lit_multi() for this host (or c's target), through the cache
+ * c (NULL: no cache, compile only), then the databases compiled ahead.  Counts a hit, a miss, a rejected file or a failed
  * store in info (the first problem goes into info->cache_note).  Returns 0
  * with *db set, KANSHI_EHS with Hyperscan's message in err (the patterns do
  * not compile), or -ENOMEM.

@@ -628,9 +628,10 @@ static void load_rules(struct sensor *s, const struct options *o)
  * thread (a reload builds its engine on its own thread).
  */
 static int engine_build(const struct sensor *s, const struct options *o, const struct ruleset *rs,
-                        struct detect_engine **out, char *err, size_t errlen)
+                        const char *precompiled, struct detect_engine **out, char *err,
+                        size_t errlen)
 {
-    struct detect_options dopt = {0};
+    struct detect_options dopt = {.precompiled_dir = precompiled};
     const struct detect_info *di;
     size_t ndb;
     int rc;
@@ -641,7 +642,13 @@ static int engine_build(const struct sensor *s, const struct options *o, const s
         return rc;
     di = detect_engine_info(*out);
     ndb = di->cache_hits + di->cache_misses;
-    if (!di->cache_used || ndb == 0) {
+    if (di->cache_precompiled > 0) {
+        log_info("detect: %zu of %zu Hyperscan databases loaded as precompiled in the bundle, "
+                 "%zu from the cache, %zu compiled, in %.3f s (engine %.3f s)",
+                 di->cache_precompiled, di->databases, di->cache_hits,
+                 di->databases - di->cache_precompiled - di->cache_hits,
+                 (double)di->db_usec / 1e6, (double)di->compile_usec / 1e6);
+    } else if (!di->cache_used || ndb == 0) {
         const char *why = dopt.cache_dir != NULL ? di->cache_note : "disabled";
         log_info("detect: Hyperscan databases compiled in %.3f s (engine %.3f s)%s%s",
                  (double)di->db_usec / 1e6, (double)di->compile_usec / 1e6,
@@ -674,7 +681,8 @@ static void build_engine(struct sensor *s, const struct options *o)
 
     if (o->hs_cache != NULL && !o->no_hs_cache && mkdir(o->hs_cache, 0700) != 0 && errno != EEXIST)
         log_warn("--hs-cache %s", o->hs_cache); /* the engine then says it is not used */
-    if (engine_build(s, o, s->rs, &s->de, err, sizeof(err)) != 0)
+    if (engine_build(s, o, s->rs, s->reload.current_bundle > 0 ? s->reload.current_path : NULL,
+                     &s->de, err, sizeof(err)) != 0)
         fatalx("detection engine: %s", err);
 }
 
@@ -1036,9 +1044,11 @@ static int sensor_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
  * The loader's work for the rules at path (NULL: -S and rule-files): the
  * ruleset, the engine and the worker's detection thread in r->rs, r->de,
  * r->dt, or an error in err and nothing kept.  strict: any rule that does
- * not load refuses the whole.
+ * not load refuses the whole.  bundle: path is a bundle's directory, whose
+ * precompiled Hyperscan databases are used when they fit this CPU.
  */
-static int reload_build(struct sensor *s, const char *path, bool strict, char *err, size_t errlen)
+static int reload_build(struct sensor *s, const char *path, bool bundle, bool strict, char *err,
+                        size_t errlen)
 {
     struct reload *r = &s->reload;
     uint64_t t = now_usec();
@@ -1062,7 +1072,7 @@ static int reload_build(struct sensor *s, const char *path, bool strict, char *e
     }
     t = now_usec();
     if (rc == 0)
-        rc = engine_build(s, s->opts, r->rs, &r->de, err, errlen);
+        rc = engine_build(s, s->opts, r->rs, bundle ? path : NULL, &r->de, err, errlen);
     if (rc == 0 && (rc = detect_thread_create(&r->dt, r->de)) != 0)
         snprintf(err, errlen, "detection thread: %s", kanshi_strerror(rc));
     r->engine_usec = now_usec() - t;
@@ -1081,7 +1091,7 @@ static int reload_build(struct sensor *s, const char *path, bool strict, char *e
  * signer linted them; an error here means this sensor differs) and build. */
 static int reload_bundle_load(void *arg, const char *dir, char *err, size_t errlen)
 {
-    return reload_build(arg, dir, true, err, errlen);
+    return reload_build(arg, dir, true, true, err, errlen);
 }
 
 static void *reload_load_main(void *arg)
@@ -1095,7 +1105,8 @@ static void *reload_load_main(void *arg)
         rc = bundle_apply_file(s->bstore, r->bundle_file, reload_bundle_load, s, &r->staged, r->err,
                                sizeof(r->err));
     else
-        rc = reload_build(s, r->path, s->opts->strict, r->err, sizeof(r->err));
+        rc = reload_build(s, r->path, r->job_bundle > 0, s->opts->strict, r->err,
+                          sizeof(r->err));
     r->rc = rc;
     r->end_usec = now_usec();
     atomic_store_explicit(&r->finished, true, memory_order_release);

@@ -79,7 +79,7 @@ static void usage(FILE *f)
             "       kanshi-sig keygen --out PREFIX\n"
             "       kanshi-sig bundle --key KEY --version N [--min-sensor-version V]\n"
             "              [--vars FILE] [--threshold FILE] [--geoip FILE]...\n"
-            "              [--skip-unloadable] -o OUT RULES...\n"
+            "              [--skip-unloadable] [--precompile TARGET,...] -o OUT RULES...\n"
             "       kanshi-sig verify --pub PUB... FILE\n"
             "       kanshi-sig show   [--pub PUB...] FILE\n"
             "RULES is a rules file or a directory of *.rules files.\n"
@@ -732,6 +732,7 @@ struct bundle_opts {
     char **geoip;
     size_t ngeoip;
     bool skip_unloadable; /* bundle what loads; the rest commented out, with the reason */
+    const char *precompile; /* --precompile TARGETS: comma-separated, or NULL */
 };
 
 /*
@@ -815,6 +816,118 @@ static int write_file_atomic(const char *path, const uint8_t *data, size_t len)
         return -1;
     }
     return 0;
+}
+
+static void rule_error_quiet(void *arg, const char *file, unsigned line, const char *msg)
+{
+    (void)arg;
+    (void)file;
+    (void)line;
+    (void)msg;
+}
+
+/* Removes dir's files (not subdirectories' contents), then dir. */
+static void rm_flat_dir(const char *dir)
+{
+    struct dirent *ent;
+    DIR *d = opendir(dir);
+    char path[4096];
+
+    if (d != NULL) {
+        while ((ent = readdir(d)) != NULL) {
+            if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
+            if (unlink(path) != 0 && errno == EISDIR)
+                rm_flat_dir(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/*
+ * --precompile: the Hyperscan databases of the bundle's rules for each
+ * target, added to fs as the files a sensor's cache would hold.  The rules
+ * are loaded from the bundle's own rules files written to a temporary
+ * directory, the way the sensor loads an applied bundle, so the databases
+ * are keyed by exactly what the sensor will compile (if a sensor's
+ * configuration makes it differ, it misses and compiles).  0, or -1 having
+ * said why.
+ */
+static int precompile(struct sig *s, struct sig_files *fs, const char *targets, size_t *ndb,
+                      uint64_t *bytes)
+{
+    char tmp[] = "/tmp/kanshi-sig-XXXXXX", rdir[64], cdir[64], path[4096], err[1024];
+    char *list = strdup(targets), *save = NULL, *t;
+    struct rule_vars *vars = NULL;
+    struct ruleset *rs = NULL;
+    struct dirent **ents = NULL;
+    int n = 0, rc = -1;
+
+    *ndb = 0;
+    *bytes = 0;
+    if (list == NULL || mkdtemp(tmp) == NULL) {
+        fprintf(stderr, "kanshi-sig: bundle: --precompile: %s\n", strerror(errno));
+        free(list);
+        return -1;
+    }
+    snprintf(rdir, sizeof(rdir), "%s/rules", tmp);
+    snprintf(cdir, sizeof(cdir), "%s/hsdb", tmp);
+    if (mkdir(rdir, 0700) != 0 || mkdir(cdir, 0700) != 0)
+        goto io;
+    for (size_t i = 0; i < fs->n; i++) {
+        if (!has_suffix(fs->f[i].name, ".rules"))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", rdir, fs->f[i].name);
+        if (write_file_atomic(path, fs->f[i].data, fs->f[i].len) != 0)
+            goto out;
+    }
+    if (rule_vars_create(&vars) != 0 || config_apply_vars(&s->cfg, vars) != 0 ||
+        rule_vars_set_defaults(vars) != 0 ||
+        ruleset_create(&rs, vars, rule_error_quiet, NULL) != 0) {
+        rule_vars_destroy(vars);
+        fprintf(stderr, "kanshi-sig: out of memory\n");
+        goto out;
+    }
+    if (ruleset_load_path(rs, rdir) < 0 || ruleset_finalize(rs) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: --precompile: the bundled rules do not load\n");
+        goto out;
+    }
+    for (t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        struct detect_options o = {.cache_dir = cdir, .cache_max_files = 1u << 20, .hs_target = t};
+        struct detect_engine *de;
+        if (detect_engine_create_opts(&de, rs, &o, err, sizeof(err)) != 0) {
+            fprintf(stderr, "kanshi-sig: bundle: --precompile %s: %s\n", t, err);
+            goto out;
+        }
+        detect_engine_destroy(de);
+    }
+    if ((n = scandir(cdir, &ents, NULL, alphasort)) < 0)
+        goto io;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (!has_suffix(ents[i]->d_name, ".hsdb") || ents[i]->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", cdir, ents[i]->d_name);
+        if (stat(path, &st) == 0)
+            *bytes += (uint64_t)st.st_size;
+        if (sig_files_add(fs, path, ents[i]->d_name) != 0)
+            goto out;
+        (*ndb)++;
+    }
+    rc = 0;
+    goto out;
+io:
+    fprintf(stderr, "kanshi-sig: bundle: --precompile: %s: %s\n", tmp, strerror(errno));
+out:
+    for (int i = 0; i < n; i++)
+        free(ents[i]);
+    free(ents);
+    ruleset_destroy(rs);
+    rm_flat_dir(tmp);
+    free(list);
+    return rc;
 }
 
 /*
@@ -904,6 +1017,14 @@ static int cmd_bundle(struct sig *s, const struct bundle_opts *o, char **rules, 
         goto out;
     }
     detect_engine_destroy(de);
+    if (o->precompile != NULL) {
+        size_t ndb;
+        uint64_t dbbytes;
+        if (precompile(s, &fs, o->precompile, &ndb, &dbbytes) != 0)
+            goto out;
+        printf("precompiled %zu Hyperscan databases (%s), %" PRIu64 " bytes\n", ndb,
+               o->precompile, dbbytes);
+    }
 
     bf = kanshi_calloc(fs.n + 1, sizeof(*bf));
     if (bf == NULL)
@@ -1030,7 +1151,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_EVE = 256, OPT_REPEAT, OPT_HS_CACHE, OPT_KEY, OPT_VERSION, OPT_MINVER, OPT_VARS,
-        OPT_THRESHOLD, OPT_GEOIP, OPT_PUB, OPT_SKIP
+        OPT_THRESHOLD, OPT_GEOIP, OPT_PUB, OPT_SKIP, OPT_PRECOMPILE
     };
     unsigned repeat = 3;
     static const struct option longopts[] = {
@@ -1046,6 +1167,7 @@ int main(int argc, char **argv)
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"geoip", required_argument, NULL, OPT_GEOIP}, {"pub", required_argument, NULL, OPT_PUB},
         {"skip-unloadable", no_argument, NULL, OPT_SKIP},
+        {"precompile", required_argument, NULL, OPT_PRECOMPILE},
         {NULL, 0, NULL, 0},
     };
     struct bundle_opts bo = {0};
@@ -1101,6 +1223,28 @@ int main(int argc, char **argv)
         case OPT_SKIP:
             bo.skip_unloadable = true;
             break;
+        case OPT_PRECOMPILE: {
+            char *list = strdup(optarg), *save = NULL;
+            bool any = false;
+            for (char *t = list != NULL ? strtok_r(list, ",", &save) : NULL; t != NULL;
+                 t = strtok_r(NULL, ",", &save)) {
+                any = true;
+                if (!detect_target_valid(t)) {
+                    fprintf(stderr, "kanshi-sig: --precompile: unknown target '%s' (native, "
+                                    "avx512vbmi, avx512, avx2, generic)\n",
+                            t);
+                    free(list);
+                    return 2;
+                }
+            }
+            free(list);
+            if (!any) {
+                fprintf(stderr, "kanshi-sig: --precompile: give one or more targets\n");
+                return 2;
+            }
+            bo.precompile = optarg;
+            break;
+        }
         case OPT_VARS:
             bo.vars = optarg;
             break;

@@ -37,6 +37,7 @@ struct detect_info {
     size_t app_rules;      /* rules for an application-layer protocol or buffer: not on
                               the packet path (see detect_app_rule()) */
     size_t db_bytes;       /* Hyperscan database bytes, all groups */
+    size_t databases;      /* Hyperscan databases: compiled, from the cache or precompiled */
     uint64_t compile_usec; /* time spent building the engine, all of it */
     uint64_t db_usec;      /* of that, compiling or loading the Hyperscan databases */
 
@@ -50,6 +51,8 @@ struct detect_info {
                                 * Hyperscan), removed and compiled instead */
     size_t cache_write_errors; /* compiled databases that could not be stored */
     size_t cache_pruned;       /* old cache files removed to stay under the limit */
+    size_t cache_precompiled;  /* databases loaded from detect_options.precompiled_dir (neither
+                                * a hit nor a miss) */
     char cache_note[256];      /* the first cache problem, for the start-up log; "" if none */
 };
 
@@ -71,7 +74,24 @@ struct detect_options {
     /* Most database files kept in the cache (oldest removed first when a
      * new one is stored); 0: DETECT_CACHE_MAX_FILES. */
     size_t cache_max_files;
+    /* A directory of databases compiled ahead of time, NULL: none.  A
+     * signed rules bundle carries them (kanshi-sig bundle --precompile):
+     * files named as in the cache, made for the signer's CPU or for one of
+     * the generic targets below.  When the cache has no database, the one
+     * here for this CPU is used if there is one, else the one for the
+     * richest generic target this CPU can run, else it is compiled.  Read
+     * only; the same ownership rules as cache_dir. */
+    const char *precompiled_dir;
+    /* The CPU to compile for, NULL or "native": this one.  Else a generic
+     * target: "avx512vbmi", "avx512", "avx2" or "generic" (any x86-64), for
+     * databases made here to run elsewhere (they are stored in cache_dir
+     * under that target's keys; the engine built is not for scanning unless
+     * this CPU has the target's features).  Unknown: -EINVAL. */
+    const char *hs_target;
 };
+
+/* True when name is a target detect_options.hs_target accepts. */
+bool detect_target_valid(const char *name);
 
 #define DETECT_CACHE_MAX_FILES 64
 

@@ -209,4 +209,23 @@ if ! "$sig" bundle -c "$tmp/vars.yaml" --key "$tmp/rel.key" --version 9 -o "$tmp
 else
     bad bundle-usage-errors
 fi
+# --precompile: an unknown target is refused before anything is done; two
+# targets give each group's database twice (under two keys), all verified
+if ! "$sig" bundle --key "$tmp/rel.key" --version 9 --precompile native,sse9 -o "$tmp/x.kb" \
+    signatures/rules >"$tmp/out" 2>&1 && grep -q "unknown target 'sse9'" "$tmp/out" &&
+    [ ! -e "$tmp/x.kb" ]; then
+    ok bundle-precompile-unknown-target
+else
+    bad bundle-precompile-unknown-target
+fi
+if "$sig" bundle --key "$tmp/rel.key" --version 9 --precompile native,generic -o "$tmp/pre.kb" \
+    signatures/rules >"$tmp/out" 2>&1 &&
+    n=$(sed -n 's/^precompiled \([0-9]*\) Hyperscan databases.*/\1/p' "$tmp/out") &&
+    "$sig" show --pub "$tmp/rel.pub" "$tmp/pre.kb" >"$tmp/out" 2>&1 &&
+    [ "$(grep -c ' [0-9a-f]\{64\}\.hsdb$' "$tmp/out")" = "$n" ] && [ "$n" -gt 0 ] &&
+    [ $((n % 2)) = 0 ] && "$sig" verify --pub "$tmp/rel.pub" "$tmp/pre.kb" >/dev/null 2>&1; then
+    ok "bundle-precompile ($n databases for 2 targets)"
+else
+    bad bundle-precompile
+fi
 finish

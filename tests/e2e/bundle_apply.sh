@@ -8,7 +8,9 @@
 #   phase 1  the config's rules: sid 1 (MARKA); ruleset "e2e-local"
 #   phase 2  bundle 5 dropped (taken by the periodic look, no signal): sid 1
 #            and sid 77 (MARKB, from $BUNDLE_NET of the bundle's vars.yaml);
-#            every alert says ruleset "bundle-5"
+#            every alert says ruleset "bundle-5"; its Hyperscan databases,
+#            precompiled for the generic x86-64 target, are loaded, not
+#            compiled
 #   phase 3  refusals, each dropped and taken at once by SIGHUP, each renamed
 #            .rejected with its reason: signed by another key (bad-bundle),
 #            version 4 (rollback), version 7 with one broken rule beside the
@@ -95,7 +97,7 @@ mkbundle() {
 }
 echo 'alert udp any any -> any any (msg:"broken"; content:"MARKB"; nosuchkeyword; sid:78;)' \
     >"$d/bad/broken.rules"
-if mkbundle "$tmp/rel.key" 5 "$d/b5.bundle" && mkbundle "$tmp/other.key" 6 "$d/other.bundle" &&
+if mkbundle "$tmp/rel.key" 5 "$d/b5.bundle" --precompile generic && mkbundle "$tmp/other.key" 6 "$d/other.bundle" &&
     mkbundle "$tmp/rel.key" 4 "$d/b4.bundle" &&
     mkbundle "$tmp/rel.key" 9 "$d/b9.bundle" --min-sensor-version 99.0 &&
     "$mk" --make-bundle "$tmp/rel.key" 7 rules "" "$d/b7.bundle" "$d/bad/broken.rules" \
@@ -186,6 +188,16 @@ if wait_count "$d/log" "bundle: version 5 applied" 1 100 && [ ! -e "$d/in/05-goo
     ok "bundle 5 applied without a signal ($(grep -o 'bundle: version 5 applied.*' "$d/log"))"
 else
     cp "$d/log" "$tmp/err"; bad "apply-good"
+fi
+# All of its databases came from the bundle: N of N precompiled, none compiled.
+pre=$(grep -o 'detect: [0-9]* of [0-9]* Hyperscan databases loaded as precompiled.*' "$d/log" |
+    tail -1)
+if [ -n "$pre" ] && echo "$pre" | awk '{ exit !($2 == $4 && $2 > 0) }' &&
+    echo "$pre" | grep -q ', 0 compiled,' &&
+    [ "$(ls "$d/store/5/" | grep -c '^[0-9a-f]\{64\}\.hsdb$')" -gt 0 ]; then
+    ok "bundle 5's precompiled (generic x86-64) databases were used: $pre"
+else
+    cp "$d/log" "$tmp/err"; bad "apply-precompiled"
 fi
 phase 2
 waitfile "$d/ready2"
@@ -294,8 +306,10 @@ PY
 a=$(grep -c '"signature_id":1,.*"ruleset_version":"bundle-5"' "$tmp/restart.json")
 b=$(grep -c '"signature_id":77,.*"ruleset_version":"bundle-5"' "$tmp/restart.json")
 if grep -q "bundle: running version 5 from" "$tmp/err" && [ "$a" = 10 ] && [ "$b" = 10 ] &&
-    [ "$(grep -c '"event_type":"alert"' "$tmp/restart.json")" = 20 ]; then
-    ok "restart runs bundle 5: 10 alerts of sid 1 and 10 of sid 77, all bundle-5"
+    [ "$(grep -c '"event_type":"alert"' "$tmp/restart.json")" = 20 ] &&
+    grep -q 'Hyperscan databases loaded as precompiled in the bundle, 0 from the cache, 0 compiled' \
+        "$tmp/err"; then
+    ok "restart runs bundle 5 (its precompiled databases): 10 alerts of sid 1 and 10 of sid 77, all bundle-5"
 else
     bad "restart (sid 1: $a, sid 77: $b)"
 fi

@@ -842,6 +842,132 @@ TEST(key_covers_inputs)
     CHECK(strcmp(a, b) != 0);
 }
 
+/* Builds rs with opts; the engine's info (zero when the build failed, with
+ * *rc set). */
+static struct detect_info build_opts(struct ruleset *rs, const struct detect_options *o, int *rc,
+                                     char *err, size_t errlen, int *behaviour)
+{
+    struct detect_engine *de = NULL;
+    struct detect_info info;
+
+    memset(&info, 0, sizeof(info));
+    err[0] = '\0';
+    *rc = detect_engine_create_opts(&de, rs, o, err, errlen);
+    if (*rc != 0)
+        return info;
+    info = *detect_engine_info(de);
+    if (behaviour != NULL)
+        *behaviour = udp_behaviour(de);
+    detect_engine_destroy(de);
+    return info;
+}
+
+/* Databases compiled for a generic target are stored under that target's
+ * key, not this CPU's: a plain build misses them, a build given them as
+ * precompiled loads them (as a bundle's). */
+TEST(target_and_precompiled)
+{
+    struct ruleset *rs = load(udp_rules);
+    char *pre = make_dir(), *cache = make_dir(), err[512];
+    struct detect_info i;
+    int rc, beh = 0;
+
+    CHECK(rs != NULL && pre != NULL && cache != NULL);
+    if (rs == NULL || pre == NULL || cache == NULL)
+        return;
+    CHECK(detect_target_valid("native"));
+    CHECK(detect_target_valid("avx2"));
+    CHECK(!detect_target_valid("avx3"));
+    CHECK(!detect_target_valid(""));
+
+    /* unknown target: refused, with the names */
+    struct detect_options bad = {.cache_dir = pre, .hs_target = "sse9"};
+    i = build_opts(rs, &bad, &rc, err, sizeof(err), NULL);
+    CHECK_INT(rc, -EINVAL);
+    CHECK(strstr(err, "sse9") != NULL && strstr(err, "generic") != NULL);
+
+    struct detect_options gen = {.cache_dir = pre, .hs_target = "generic"};
+    i = build_opts(rs, &gen, &rc, err, sizeof(err), NULL);
+    CHECK_INT(rc, 0);
+    CHECK_INT(i.cache_misses, 1);
+    CHECK_INT(i.databases, 1);
+    CHECK_INT(count_files(pre, ".hsdb", NULL, 0), 1);
+    /* again for the same target: a hit */
+    i = build_opts(rs, &gen, &rc, err, sizeof(err), NULL);
+    CHECK_INT(i.cache_hits, 1);
+
+    /* this CPU's cache does not hold it under its own key: a plain build
+     * misses and stores a second file, which is then removed again so
+     * that only the generic one is left */
+    char generic[256] = "", path[4096 + 256];
+    DIR *d = opendir(pre);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".hsdb") != NULL)
+            snprintf(generic, sizeof(generic), "%s", e->d_name);
+    if (d != NULL)
+        closedir(d);
+    CHECK(generic[0] != '\0');
+    i = build(rs, pre, 0, NULL);
+    CHECK_INT(i.cache_hits, 0);
+    CHECK_INT(i.cache_misses, 1);
+    CHECK_INT(count_files(pre, ".hsdb", NULL, 0), 2);
+    d = opendir(pre);
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".hsdb") == NULL || strcmp(e->d_name, generic) == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", pre, e->d_name);
+        CHECK_INT(unlink(path), 0);
+    }
+    if (d != NULL)
+        closedir(d);
+    CHECK_INT(count_files(pre, ".hsdb", NULL, 0), 1);
+
+    /* given as precompiled beside an empty cache: loaded from there,
+     * neither a hit nor a miss; the cache then stores nothing */
+    struct detect_options use = {.cache_dir = cache, .precompiled_dir = pre};
+    i = build_opts(rs, &use, &rc, err, sizeof(err), &beh);
+    CHECK_INT(rc, 0);
+    CHECK_INT(i.cache_precompiled, 1);
+    CHECK_INT(i.cache_hits + i.cache_misses, 0);
+    CHECK_INT(i.databases, 1);
+    CHECK_INT(beh, 7);
+    CHECK_INT(count_files(cache, ".hsdb", NULL, 0), 0);
+
+    /* without a cache at all */
+    struct detect_options only = {.precompiled_dir = pre};
+    i = build_opts(rs, &only, &rc, err, sizeof(err), &beh);
+    CHECK_INT(i.cache_precompiled, 1);
+    CHECK(!i.cache_used);
+    CHECK_INT(beh, 7);
+
+    /* a precompiled directory others may write is not used: compiled */
+    CHECK_INT(chmod(pre, 0777), 0);
+    i = build_opts(rs, &only, &rc, err, sizeof(err), &beh);
+    CHECK_INT(rc, 0);
+    CHECK_INT(i.cache_precompiled, 0);
+    CHECK_INT(i.databases, 1);
+    CHECK(strstr(i.cache_note, "writable by others") != NULL);
+    CHECK_INT(beh, 7);
+    CHECK_INT(chmod(pre, 0700), 0);
+
+    /* a damaged precompiled file: compiled instead, noted, and left in
+     * place (the directory is not ours to clean) */
+    snprintf(path, sizeof(path), "%s/%s", pre, generic);
+    flip_payload_byte(path);
+    i = build_opts(rs, &only, &rc, err, sizeof(err), &beh);
+    CHECK_INT(rc, 0);
+    CHECK_INT(i.cache_precompiled, 0);
+    CHECK(i.cache_rejected >= 1);
+    CHECK(strstr(i.cache_note, "checksum") != NULL);
+    CHECK_INT(beh, 7);
+    CHECK_INT(count_files(pre, ".hsdb", NULL, 0), 1);
+
+    ruleset_destroy(rs);
+    rm_dir(pre);
+    rm_dir(cache);
+}
+
 int main(void)
 {
     RUN(miss_then_hit_same_matches);
@@ -859,5 +985,6 @@ int main(void)
     RUN(size_bounded);
     RUN(no_cache_dir);
     RUN(key_covers_inputs);
+    RUN(target_and_precompiled);
     return test_summary("detect_cache");
 }
