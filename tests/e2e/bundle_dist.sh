@@ -17,6 +17,10 @@
 #            (rollback) and `bundle status` shows the reason
 #   chunks   bundle 6 is made larger than one CHUNK (256 KiB), so the fetch
 #            takes several round trips; applied by the canary
+#   corrupt  bundle 7 published to other while it is stopped, then one byte
+#            of it flipped in the collector's database: other, started
+#            again, fetches it, finds the SHA-256 of the offer does not
+#            match, refuses it ("corrupt") and keeps running bundle 5
 #
 # Prints "ok"/"FAIL" lines and "bundle-dist-e2e: N passed, N failed[, N skipped]".
 build=${1:-build}
@@ -111,8 +115,9 @@ with open(sys.argv[1], "w") as f:
 if "$sig" bundle --key "$tmp/rel.key" --version 5 -o "$tmp/b5.bundle" "$tmp/src" >"$tmp/err" 2>&1 &&
     "$sig" bundle --key "$tmp/rel.key" --version 4 -o "$tmp/b4.bundle" "$tmp/src" >"$tmp/err" 2>&1 &&
     "$sig" bundle --key "$tmp/rel.key" --version 6 -o "$tmp/b6.bundle" "$tmp/src6" >"$tmp/err" 2>&1 &&
+    "$sig" bundle --key "$tmp/rel.key" --version 7 -o "$tmp/b7.bundle" "$tmp/src" >"$tmp/err" 2>&1 &&
     [ "$(stat -c %s "$tmp/b6.bundle")" -gt 262144 ]; then
-    ok "bundles 4, 5 and 6 made ($(stat -c %s "$tmp/b6.bundle") bytes for 6)"
+    ok "bundles 4, 5, 6 and 7 made ($(stat -c %s "$tmp/b6.bundle") bytes for 6)"
 else
     bad make-bundles; summary
 fi
@@ -285,6 +290,35 @@ else
 fi
 [ ! -e "$tmp/canary/store/.partial/6.part" ] && [ ! -e "$tmp/canary/in/uplink-6.bundle" ] &&
     ok "no partial or dropped file left behind" || { ls -la "$tmp/canary/store/.partial" "$tmp/canary/in" >"$tmp/err" 2>&1; bad leftovers; }
+
+# --- a chunk corrupted on the way: refused, the old rules stay ------------------------------
+kill -TERM "$pid_other" 2>/dev/null
+wait "$pid_other" 2>/dev/null
+"$ctl" $C bundle publish "$tmp/b7.bundle" --to sensor:other >"$tmp/out" 2>"$tmp/err" || bad publish-7
+python3 - "$tmp/collector.db" <<'PY' >"$tmp/err" 2>&1 || bad corrupt-blob
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+data = bytearray(db.execute("SELECT data FROM bundles WHERE version = 7").fetchone()[0])
+data[len(data) // 2] ^= 0x01
+db.execute("UPDATE bundles SET data = ? WHERE version = 7", (bytes(data),))
+db.commit()
+PY
+# b5_alerts_since ID T: the sensor has sid-77 alerts of bundle-5 from packets after T
+b5_alerts_since() {
+    "$ctl" $C alerts search --sensor "$1" --sid 77 --since "$2" --json 2>/dev/null |
+        grep -q '"ruleset_version":"bundle-5"'
+}
+t7=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+start_sensor other
+if wait_cmd 200 row other 7 rejected &&
+    "$ctl" $C bundle status | grep "^other  *7  *rejected" | grep -q "corrupt" && state_is other 5 &&
+    grep -q "bundle: running version 5" "$tmp/other/log" &&
+    wait_cmd 100 b5_alerts_since other "$t7" &&
+    [ ! -e "$tmp/other/store/7" ] && [ ! -e "$tmp/other/store/.partial/7.part" ]; then
+    ok "bundle 7 corrupted in transit refused by other ($("$ctl" $C bundle status | grep "^other  *7 " | grep -o 'corrupt.*')); it keeps alerting with bundle-5"
+else
+    cat "$tmp/other/log" >"$tmp/err"; "$ctl" $C bundle status >>"$tmp/err"; bad corrupt-refused
+fi
 
 "$ctl" $C bundle status >"$tmp/status2" 2>&1
 if grep -q "^canary  *5  *applied" "$tmp/status2" && grep -q "^canary  *6  *applied .* bundle-6" "$tmp/status2" &&
