@@ -915,6 +915,9 @@ static void uplink_on_offer(struct uplink *u, const uint8_t *body, size_t blen)
     }
     if (u->dl.active && u->dl.version == o.version) {
         /* Offered again (a reconnect): resume where the file stops. */
+        log_info("uplink: bundle %" PRIu64 " offered again (%" PRIu64 " bytes); resuming at "
+                 "byte %" PRIu64,
+                 o.version, u->dl.size, u->dl.got);
         uplink_send_fetch(u);
         return;
     }
@@ -944,8 +947,12 @@ static void uplink_on_offer(struct uplink *u, const uint8_t *body, size_t blen)
     u->dl.got = (uint64_t)sb.st_size;
     if (u->dl.got > o.size && ftruncate(u->dl.fd, 0) == 0)
         u->dl.got = 0;
-    log_info("uplink: bundle %" PRIu64 " offered (%" PRIu64 " bytes)%s", o.version, o.size,
-             u->dl.got > 0 ? "; resuming" : "");
+    if (u->dl.got > 0)
+        log_info("uplink: bundle %" PRIu64 " offered (%" PRIu64 " bytes); resuming at byte "
+                 "%" PRIu64 " from %s",
+                 o.version, o.size, u->dl.got, path);
+    else
+        log_info("uplink: bundle %" PRIu64 " offered (%" PRIu64 " bytes)", o.version, o.size);
     if (u->dl.got == o.size)
         uplink_dl_finish(u);
     else
