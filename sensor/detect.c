@@ -282,6 +282,8 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
         return -ENOMEM;
     de->rules = rs->rules;
     de->nrules = rs->nrules;
+    de->flowvars_remap = rs->flowvars_remap;
+    de->nflowvars_remap = rs->nflowvars_remap;
     de->inspect = kanshi_calloc(rs->nrules + 1, 1);
     if (de->inspect == NULL)
         goto fail;
@@ -416,6 +418,7 @@ int detect_thread_create(struct detect_thread **out, const struct detect_engine 
         detect_thread_destroy(dt);
         return -ENOMEM;
     }
+    detect_rule_ctx_set_remap(dt->rctx, de->flowvars_remap, de->nflowvars_remap);
     *out = dt;
     return 0;
 }

@@ -57,6 +57,9 @@ struct detect_engine {
     struct iponly *iponly; /* rules without fast pattern, found by address */
     struct detect_app *app; /* rules on application-layer buffers (detect_app.c) */
     struct detect_info info;
+    /* The ruleset's maps of older rulesets' flow variables (flowvars.h). */
+    const struct flowvars_remap *flowvars_remap;
+    size_t nflowvars_remap;
 };
 
 struct detect_thread {
@@ -115,6 +118,10 @@ struct detect_rule_ctx;
 
 /* Creates the context for rules[0..n) (all of one ruleset).  0 or -ENOMEM. */
 int detect_rule_ctx_create(struct detect_rule_ctx **out, struct rule *const *rules, size_t n);
+/* Lets c read flow variables written under the older rulesets remap maps
+ * (rs->flowvars_remap of the rules' ruleset, which must outlive c). */
+void detect_rule_ctx_set_remap(struct detect_rule_ctx *c, const struct flowvars_remap *remap,
+                               size_t n);
 void detect_rule_ctx_destroy(struct detect_rule_ctx *c);
 
 /*

@@ -41,6 +41,13 @@ struct detect_rule_ctx {
     struct threshold_ctx *th; /* NULL when no rule has a threshold or suppress */
 };
 
+void detect_rule_ctx_set_remap(struct detect_rule_ctx *c, const struct flowvars_remap *remap,
+                               size_t n)
+{
+    c->layout.remap = remap;
+    c->layout.nremap = n;
+}
+
 int detect_rule_ctx_create(struct detect_rule_ctx **out, struct rule *const *rules, size_t n)
 {
     struct detect_rule_ctx *c = calloc(1, sizeof(*c));

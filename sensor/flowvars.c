@@ -41,26 +41,65 @@ static struct flow_vars *vars_of(const struct flow *f, const struct flowvars_lay
     return v != NULL && v->generation == l->generation ? v : NULL;
 }
 
-/* The flow's block for writing, (re)made for this layout when needed. */
+/* The map from the generation the flow's block was written under, when the
+ * layout has one; NULL otherwise (no block, current or unknown). */
+static const struct flowvars_remap *remap_of(const struct flow *f,
+                                             const struct flowvars_layout *l)
+{
+    const struct flow_vars *v = f != NULL ? f->vars : NULL;
+
+    if (v == NULL || v->generation == l->generation)
+        return NULL;
+    for (size_t i = 0; i < l->nremap; i++)
+        if (l->remap[i].generation == v->generation)
+            return &l->remap[i];
+    return NULL;
+}
+
+static bool old_bit(const struct flow_vars *v, uint32_t old)
+{
+    return old < v->nbits && (v->bits[old / 64] >> (old % 64) & 1) != 0;
+}
+
+static bool old_int(const struct flow_vars *v, uint32_t old, uint32_t *out)
+{
+    if (old >= v->nints || !(v->int_set[old / 64] >> (old % 64) & 1))
+        return false;
+    *out = v->ints[old];
+    return true;
+}
+
+/* The flow's block for writing, (re)made for this layout when needed; a
+ * block from an older ruleset the layout maps is carried over by name. */
 static struct flow_vars *vars_for_write(struct flow *f, const struct flowvars_layout *l)
 {
-    struct flow_vars *v = vars_of(f, l);
+    struct flow_vars *v = vars_of(f, l), *old = f->vars;
+    const struct flowvars_remap *rm = remap_of(f, l);
     size_t nw;
 
     if (v != NULL)
         return v;
-    free(f->vars);
-    f->vars = NULL;
     nw = words(l->nbits) + words(l->nints) + ((size_t)l->nints + 1) / 2;
     v = calloc(1, sizeof(*v) + nw * sizeof(uint64_t));
-    if (v == NULL)
+    f->vars = NULL;
+    if (v == NULL) {
+        free(old);
         return NULL;
+    }
     v->generation = l->generation;
     v->nbits = l->nbits;
     v->nints = l->nints;
     v->bits = v->mem;
     v->int_set = v->bits + words(l->nbits);
     v->ints = (uint32_t *)(v->int_set + words(l->nints));
+    for (uint32_t id = 0; rm != NULL && id < l->nbits; id++)
+        if (old_bit(old, rm->bits[id]))
+            v->bits[id / 64] |= UINT64_C(1) << (id % 64);
+    for (uint32_t id = 0; rm != NULL && id < l->nints; id++) {
+        if (old_int(old, rm->ints[id], &v->ints[id]))
+            v->int_set[id / 64] |= UINT64_C(1) << (id % 64);
+    }
+    free(old);
     f->vars = v;
     return v;
 }
@@ -68,8 +107,12 @@ static struct flow_vars *vars_for_write(struct flow *f, const struct flowvars_la
 bool flowvars_bit(const struct flow *f, const struct flowvars_layout *l, uint32_t id)
 {
     const struct flow_vars *v = vars_of(f, l);
+    const struct flowvars_remap *rm;
 
-    return v != NULL && id < v->nbits && (v->bits[id / 64] >> (id % 64) & 1) != 0;
+    if (v != NULL)
+        return old_bit(v, id);
+    rm = remap_of(f, l);
+    return rm != NULL && id < l->nbits && old_bit(f->vars, rm->bits[id]);
 }
 
 int flowvars_bit_put(struct flow *f, const struct flowvars_layout *l, uint32_t id,
@@ -80,7 +123,7 @@ int flowvars_bit_put(struct flow *f, const struct flowvars_layout *l, uint32_t i
 
     if (f == NULL || id >= l->nbits)
         return -EINVAL;
-    if (op == FLOWVARS_UNSET && vars_of(f, l) == NULL)
+    if (op == FLOWVARS_UNSET && vars_of(f, l) == NULL && remap_of(f, l) == NULL)
         return 0; /* nothing set: nothing to allocate for */
     if ((v = vars_for_write(f, l)) == NULL)
         return -ENOMEM;
@@ -101,11 +144,12 @@ int flowvars_bit_put(struct flow *f, const struct flowvars_layout *l, uint32_t i
 bool flowvars_int(const struct flow *f, const struct flowvars_layout *l, uint32_t id, uint32_t *out)
 {
     const struct flow_vars *v = vars_of(f, l);
+    const struct flowvars_remap *rm;
 
-    if (v == NULL || id >= v->nints || !(v->int_set[id / 64] >> (id % 64) & 1))
-        return false;
-    *out = v->ints[id];
-    return true;
+    if (v != NULL)
+        return old_int(v, id, out);
+    rm = remap_of(f, l);
+    return rm != NULL && id < l->nints && old_int(f->vars, rm->ints[id], out);
 }
 
 int flowvars_int_put(struct flow *f, const struct flowvars_layout *l, uint32_t id, uint32_t val)

@@ -1070,6 +1070,10 @@ static int reload_build(struct sensor *s, const char *path, bool bundle, bool st
             rc = KANSHI_EPARSE;
         }
     }
+    /* Flows keep their flowbits and flowints by name (the running rules
+     * are not freed before this job ends). */
+    if (rc == 0 && s->rs != NULL && ruleset_inherit_flowvars(r->rs, s->rs) != 0)
+        log_warnx("reload: out of memory mapping flow variables: flows start without them");
     t = now_usec();
     if (rc == 0)
         rc = engine_build(s, s->opts, r->rs, bundle ? path : NULL, &r->de, err, errlen);

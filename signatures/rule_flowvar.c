@@ -109,6 +109,18 @@ static int names_id(struct rule_names **pt, const char *name, uint32_t *id)
     return 0;
 }
 
+/* The id of name in t without adding it; FLOWVARS_NO_ID when absent. */
+static uint32_t names_find(const struct rule_names *t, const char *name)
+{
+    if (t == NULL || t->nslots == 0)
+        return FLOWVARS_NO_ID;
+    for (size_t k = name_hash(name) & (t->nslots - 1); t->slots[k] != 0;
+         k = (k + 1) & (t->nslots - 1))
+        if (strcmp(t->v[t->slots[k] - 1], name) == 0)
+            return t->slots[k] - 1;
+    return FLOWVARS_NO_ID;
+}
+
 static const char *names_get(const struct rule_names *t, uint32_t id)
 {
     return t != NULL && id < t->n ? t->v[id] : NULL;
@@ -124,6 +136,64 @@ const char *ruleset_flowint_name(const struct ruleset *rs, uint32_t id)
 {
     const struct rs_priv *pv = rs->priv;
     return names_get(pv->flowint_names, id);
+}
+
+/* ---- variables across reloads -------------------------------------------- */
+
+void ruleset_flowvars_remap_free(struct ruleset *rs)
+{
+    for (size_t i = 0; i < rs->nflowvars_remap; i++) {
+        free(rs->flowvars_remap[i].bits);
+        free(rs->flowvars_remap[i].ints);
+    }
+    memset(rs->flowvars_remap, 0, sizeof(rs->flowvars_remap));
+    rs->nflowvars_remap = 0;
+}
+
+/* For each of rs's n ids of one kind: its id in older (by name through
+ * names), then composed through older's map m (NULL: none) into the
+ * generation before.  NULL on allocation failure. */
+static uint32_t *remap_ids(const struct rule_names *mine, const struct rule_names *theirs,
+                           uint32_t n, const uint32_t *m, uint32_t older_n)
+{
+    uint32_t *out = kanshi_calloc((size_t)n + 1, sizeof(*out));
+
+    if (out == NULL)
+        return NULL;
+    for (uint32_t id = 0; id < n; id++) {
+        const char *name = names_get(mine, id);
+        uint32_t o = name != NULL ? names_find(theirs, name) : FLOWVARS_NO_ID;
+        if (m != NULL)
+            o = o < older_n ? m[o] : FLOWVARS_NO_ID;
+        out[id] = o;
+    }
+    return out;
+}
+
+int ruleset_inherit_flowvars(struct ruleset *rs, const struct ruleset *older)
+{
+    const struct rs_priv *pv = rs->priv, *opv = older->priv;
+    size_t n = 0;
+
+    ruleset_flowvars_remap_free(rs);
+    if (older == rs || older->generation == rs->generation)
+        return 0;
+    for (size_t k = 0; k <= older->nflowvars_remap && n < FLOWVARS_REMAP_MAX; k++) {
+        const struct flowvars_remap *om = k > 0 ? &older->flowvars_remap[k - 1] : NULL;
+        struct flowvars_remap *r = &rs->flowvars_remap[n];
+        r->generation = om != NULL ? om->generation : older->generation;
+        r->bits = remap_ids(pv->flowbit_names, opv->flowbit_names, rs->nflowbits,
+                            om != NULL ? om->bits : NULL, older->nflowbits);
+        r->ints = remap_ids(pv->flowint_names, opv->flowint_names, rs->nflowints,
+                            om != NULL ? om->ints : NULL, older->nflowints);
+        n++;
+        rs->nflowvars_remap = n;
+        if (r->bits == NULL || r->ints == NULL) {
+            ruleset_flowvars_remap_free(rs);
+            return -ENOMEM;
+        }
+    }
+    return 0;
 }
 
 /* ---- flowbits ---------------------------------------------------------- */

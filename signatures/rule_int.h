@@ -91,6 +91,8 @@ int rule_kw_noalert(struct rparse *p, char *v);
 /* Frees the flowbit/flowint name tables kept in the ruleset's private state. */
 struct rule_names;
 void rule_names_free(struct rule_names *n);
+/* Frees rs's ruleset_inherit_flowvars() maps. */
+void ruleset_flowvars_remap_free(struct ruleset *rs);
 /* Reorders rs->rules as Suricata does (see ruleset_finalize()). */
 int rule_order(struct ruleset *rs);
 

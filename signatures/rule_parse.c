@@ -1565,6 +1565,7 @@ void ruleset_destroy(struct ruleset *rs)
         rule_names_free(pv->flowint_names);
         rule_th_config_free(pv->th);
     }
+    ruleset_flowvars_remap_free(rs);
     free(pv);
     free(rs);
 }

@@ -6,8 +6,13 @@
  * in one block hung off flow->vars, allocated the first time a rule sets a
  * variable on that flow (most flows never get one) and sized for the
  * ruleset's ids.  Values are tagged with the ruleset's generation: after a
- * reload the ids mean other names, so values written under an older ruleset
- * read as unset.
+ * reload the ids mean other names.  As in Suricata, a flow keeps its
+ * variables across a reload by name: the new ruleset's layout carries, for
+ * up to FLOWVARS_REMAP_MAX older rulesets, which of their ids each of its
+ * own ids was (ruleset_inherit_flowvars()); a block written under one of
+ * them is read through that map and moved into the new layout at the
+ * flow's next write.  Names the new ruleset no longer has are dropped;
+ * values from a ruleset older than those read as unset.
  *
  * Threads: a flow belongs to one worker; no locking.
  *
@@ -22,11 +27,24 @@
 
 struct flow;
 
+/* An older ruleset's ids for this one's: bits[id] (id < the layout's
+ * nbits) is the id the flowbit of the same name had there, FLOWVARS_NO_ID
+ * when it had none; ints[] the same for flowints. */
+#define FLOWVARS_NO_ID UINT32_MAX
+#define FLOWVARS_REMAP_MAX 4
+struct flowvars_remap {
+    uint64_t generation; /* the older ruleset's */
+    uint32_t *bits;
+    uint32_t *ints;
+};
+
 /* The shape of a ruleset's variables. */
 struct flowvars_layout {
     uint64_t generation; /* ruleset->generation */
     uint32_t nbits;      /* ruleset->nflowbits */
     uint32_t nints;      /* ruleset->nflowints */
+    const struct flowvars_remap *remap; /* older rulesets, most recent first */
+    size_t nremap;
 };
 
 /* Frees f->vars and sets it to NULL.  NULL-safe, idempotent. */

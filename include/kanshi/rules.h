@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kanshi/flowvars.h"
 #include "kanshi/packet.h"
 
 enum rule_action { RULE_ACTION_ALERT, RULE_ACTION_PASS, RULE_ACTION_DROP, RULE_ACTION_REJECT };
@@ -550,6 +551,9 @@ struct ruleset {
     uint32_t nflowints; /* distinct flowint names */
     uint64_t generation; /* unique per ruleset in this process (per-flow state tags) */
     bool finalized;
+    /* Older rulesets' variable ids by name (ruleset_inherit_flowvars), owned. */
+    struct flowvars_remap flowvars_remap[FLOWVARS_REMAP_MAX];
+    size_t nflowvars_remap;
 };
 
 /* Creates an empty ruleset that takes ownership of vars (which may be NULL:
@@ -612,6 +616,17 @@ int ruleset_finalize(struct ruleset *rs);
  * of range. */
 const char *ruleset_flowbit_name(const struct ruleset *rs, uint32_t id);
 const char *ruleset_flowint_name(const struct ruleset *rs, uint32_t id);
+
+/*
+ * Lets flows keep the flowbits and flowints they got under older, the
+ * ruleset rs replaces (a reload): records, for each of rs's variable ids,
+ * the id of the same name in older, and, through older's own records, in
+ * the rulesets before it (FLOWVARS_REMAP_MAX in all).  Call after rs is
+ * loaded and before its engine is built; older must stay unchanged during
+ * the call (it may still be running).  0 or -ENOMEM (rs then keeps none:
+ * flows start with their variables unset, as before).
+ */
+int ruleset_inherit_flowvars(struct ruleset *rs, const struct ruleset *older);
 
 /* Looks up a classtype; NULL when unknown. */
 const struct rule_class *ruleset_find_class(const struct ruleset *rs, const char *name);

@@ -392,6 +392,95 @@ TEST(flowint_across_packets)
     ruleset_destroy(rs);
 }
 
+/* A reload: the flow keeps its variables by name, through the new engine,
+ * and through two reloads; names the new rules drop are gone; beyond
+ * FLOWVARS_REMAP_MAX rulesets back they read as unset. */
+TEST(flowvars_across_reloads)
+{
+    /* ruleset 1: sets "a" (HELO) and "b" (MAIL), x = 7 (CNT) */
+    struct ruleset *rs1 =
+        load("alert tcp any any -> any any (content:\"HELO\"; flowbits:set,a; noalert; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"MAIL\"; flowbits:set,b; noalert; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"CNT\"; flowint:x,=,7; noalert; sid:3;)\n");
+    /* ruleset 2: other names first, so "a" and "b" get other ids; "b" is
+     * only read; x is compared */
+    struct ruleset *rs2 =
+        load("alert tcp any any -> any any (content:\"Z\"; flowbits:set,zz; noalert; sid:9;)\n"
+             "alert tcp any any -> any any (content:\"Y\"; flowint:yy,=,1; noalert; sid:8;)\n"
+             "alert tcp any any -> any any (content:\"DATA\"; flowbits:isset,a; sid:10;)\n"
+             "alert tcp any any -> any any (content:\"DATA\"; flowbits:isset,b; sid:11;)\n"
+             "alert tcp any any -> any any (content:\"DATA\"; flowint:x,==,7; sid:12;)\n"
+             "alert tcp any any -> any any (content:\"DATA\"; flowbits:isset,zz; sid:13;)\n");
+    /* ruleset 3: no "b" any more */
+    struct ruleset *rs3 =
+        load("alert tcp any any -> any any (content:\"DATA\"; flowbits:isset,a; sid:20;)\n"
+             "alert tcp any any -> any any (content:\"DATA\"; flowint:x,==,7; sid:22;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowbits:set,q; noalert; sid:23;)\n");
+    struct run x;
+    struct flow f, g;
+    struct hits h;
+
+    memset(&f, 0, sizeof(f));
+    memset(&g, 0, sizeof(g));
+    CHECK_INT(run_open(&x, rs1), 0);
+    CHECK_INT(feed(&x, &f, "HELO MAIL CNT", &h), 0);
+    CHECK_INT(feed(&x, &g, "HELO", &h), 0);
+    run_close(&x);
+
+    /* without inheriting, the new rules see nothing (the old behaviour) */
+    CHECK_INT(run_open(&x, rs2), 0);
+    CHECK_INT(feed(&x, &f, "DATA", &h), 0);
+    run_close(&x);
+
+    CHECK_INT(ruleset_inherit_flowvars(rs2, rs1), 0);
+    CHECK_INT(rs2->nflowvars_remap, 1);
+    CHECK(ruleset_flowbit_name(rs2, 0) != NULL && strcmp(ruleset_flowbit_name(rs2, 0), "a") != 0);
+    CHECK_INT(run_open(&x, rs2), 0);
+    CHECK_INT(feed(&x, &f, "DATA", &h), 3); /* a, b and x carried over; zz never set */
+    CHECK_INT(h.sids[0], 10);
+    CHECK_INT(h.sids[1], 11);
+    CHECK_INT(h.sids[2], 12);
+    /* a write moves the block into the new layout, keeping the rest */
+    CHECK_INT(feed(&x, &f, "Z", &h), 0);
+    CHECK_INT(feed(&x, &f, "DATA", &h), 4);
+    run_close(&x);
+
+    /* a second reload: f was rewritten under rs2, g still holds rs1's
+     * block: both keep "a" and lose "b" */
+    CHECK_INT(ruleset_inherit_flowvars(rs3, rs2), 0);
+    CHECK_INT(rs3->nflowvars_remap, 2);
+    CHECK_INT(run_open(&x, rs3), 0);
+    CHECK_INT(feed(&x, &f, "DATA", &h), 2);
+    CHECK_INT(h.sids[0], 20);
+    CHECK_INT(h.sids[1], 22);
+    CHECK_INT(feed(&x, &g, "DATA", &h), 1);
+    CHECK_INT(h.sids[0], 20);
+    run_close(&x);
+
+    /* a chain longer than FLOWVARS_REMAP_MAX: g's rs1 block is forgotten */
+    {
+        struct ruleset *prev = rs3, *chain[FLOWVARS_REMAP_MAX];
+        for (int i = 0; i < FLOWVARS_REMAP_MAX; i++) {
+            chain[i] = load("alert tcp any any -> any any (content:\"DATA\"; flowbits:isset,a; "
+                            "sid:30;)\n");
+            CHECK_INT(ruleset_inherit_flowvars(chain[i], prev), 0);
+            prev = chain[i];
+        }
+        CHECK_INT(prev->nflowvars_remap, FLOWVARS_REMAP_MAX);
+        CHECK_INT(run_open(&x, prev), 0);
+        CHECK_INT(feed(&x, &g, "DATA", &h), 0);
+        CHECK_INT(feed(&x, &f, "DATA", &h), 0); /* rs2's is 5 back: also gone */
+        run_close(&x);
+        for (int i = 0; i < FLOWVARS_REMAP_MAX; i++)
+            ruleset_destroy(chain[i]);
+    }
+    flowvars_free(&f);
+    flowvars_free(&g);
+    ruleset_destroy(rs1);
+    ruleset_destroy(rs2);
+    ruleset_destroy(rs3);
+}
+
 int main(void)
 {
     RUN(flowbits_parse);
@@ -402,5 +491,6 @@ int main(void)
     RUN(flowvars_storage);
     RUN(flowbits_across_packets);
     RUN(flowint_across_packets);
+    RUN(flowvars_across_reloads);
     return test_summary("rule_flowvar");
 }
