@@ -46,8 +46,12 @@
  *            line is not one becomes a body up to the close; in responses a
  *            bare CR ends a line and "\n\r" is one end of line; header names
  *            and values trimmed of CR/LF/VT/FF too, NULs ignored when looking
- *            a header up; 1xx/204/304 with a Content-Length or chunked have
- *            a body.
+ *            a header up; a header line starting with NUL folds as one
+ *            starting with whitespace; 1xx/204/304 with a Content-Length or
+ *            chunked have a body.  A response line that does not read "http"
+ *            after whitespace and NULs is body of the response (lines before
+ *            the status line, or a server that is not HTTP): the response
+ *            direction is never given up as not HTTP, only the request one.
  *
  * Shared ids (protocol, headers by name, header, header_raw, header_names,
  * start) exist on both sides: http_tx_buffer() answers with the request's,
@@ -287,6 +291,13 @@ static bool http_ws(uint8_t c)
     return c == ' ' || c == '\t';
 }
 
+/* A header line starting with one of these continues the previous header;
+ * libhtp counts NUL among them. */
+static bool http_fold(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == 0;
+}
+
 /* RFC 9110 tchar. */
 static bool http_tchar(uint8_t c)
 {
@@ -336,6 +347,19 @@ static bool http_ieq(const uint8_t *p, size_t n, const char *s)
 static bool http_sp(uint8_t c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* A response line (c bytes, end of line stripped) is taken for one when it
+ * reads "http" (any case) after whitespace and NULs, as libhtp and browsers
+ * decide; anything else before a status line is response body. */
+static bool http_looks_like_response(const uint8_t *p, size_t c)
+{
+    size_t i = 0;
+
+    while (i < c && (http_sp(p[i]) || p[i] == 0))
+        i++;
+    return c - i >= 4 && http_lower(p[i]) == 'h' && http_lower(p[i + 1]) == 't' &&
+           http_lower(p[i + 2]) == 't' && http_lower(p[i + 3]) == 'p';
 }
 
 static void http_trim_sp(const uint8_t **p, size_t *n)
@@ -1386,19 +1410,65 @@ static struct http_tx *http_resp_target(struct http_state *s)
     return NULL;
 }
 
+/* The transaction the response being read belongs to: the one whose body
+ * already started with lines before the status line, else the oldest one
+ * waiting, else a new request-less one.  NULL when none can be had (the
+ * direction stopped; *err: 0 or -ENOMEM). */
+static struct http_tx *http_resp_tx(struct http_state *s, int *err)
+{
+    struct http_dir *d = &s->d[APP_DIR_TOCLIENT];
+    struct http_tx *tx;
+
+    *err = 0;
+    if (d->tx != NULL)
+        return d->tx;
+    tx = http_resp_target(s);
+    if (tx == NULL) {
+        http_event(s, HTTP_EV_UNPAIRED_RESPONSE);
+        tx = http_tx_new(s, err);
+        if (tx == NULL) {
+            http_stop(s, APP_DIR_TOCLIENT);
+            return NULL;
+        }
+        tx->m[0].prog = HTTP_PROG_DONE;
+    }
+    return tx;
+}
+
+/* A line before the status line that does not look like one (n bytes with
+ * its end of line): libhtp gives it to the response as body, as browsers
+ * do, and goes on looking for the status line.  libhtp does so only while
+ * the same chunk of data has more bytes, else the response ends there and
+ * the next line starts another; here the lines go on in the same
+ * transaction however the stream was split. */
+static int http_resp_junk(struct http_state *s, const uint8_t *line, size_t n)
+{
+    struct http_dir *d = &s->d[APP_DIR_TOCLIENT];
+    struct http_tx *tx;
+    int r;
+
+    if (d->tx == NULL)
+        http_event(s, HTTP_EV_BAD_STATUS_LINE);
+    tx = http_resp_tx(s, &r);
+    if (tx == NULL)
+        return r;
+    d->tx = tx;
+    d->hdr_bytes = 0;
+    return http_body(s, tx, APP_DIR_TOCLIENT, line, n);
+}
+
 static int http_status_line(struct http_state *s, const uint8_t *line, size_t c)
 {
     struct http_dir *d = &s->d[APP_DIR_TOCLIENT];
     struct http_tx *tx;
     struct http_msg *m;
-    size_t i = 0, j, je, k, e;
+    size_t p0 = 0, i, j, je, k, e;
     int r, code = 0;
 
-    if (c < 5 || strncasecmp((const char *)line, "HTTP/", 5) != 0) {
-        http_event(s, HTTP_EV_BAD_STATUS_LINE);
-        d->dead = true;
-        return 0;
-    }
+    /* the caller saw "http" after whitespace (http_looks_like_response) */
+    while (p0 < c && http_sp(line[p0]))
+        p0++;
+    i = p0;
     while (i < c && !http_ws(line[i]))
         i++;
     j = i;
@@ -1418,22 +1488,15 @@ static int http_status_line(struct http_state *s, const uint8_t *line, size_t c)
         code = (line[j] - '0') * 100 + (line[j + 1] - '0') * 10 + (line[j + 2] - '0');
     else
         http_event(s, HTTP_EV_BAD_STATUS_LINE);
-    tx = http_resp_target(s);
-    if (tx == NULL) {
-        http_event(s, HTTP_EV_UNPAIRED_RESPONSE);
-        tx = http_tx_new(s, &r);
-        if (tx == NULL) {
-            http_stop(s, APP_DIR_TOCLIENT);
-            return r;
-        }
-        tx->m[0].prog = HTTP_PROG_DONE;
-    }
+    tx = http_resp_tx(s, &r);
+    if (tx == NULL)
+        return r;
     m = &tx->m[1];
     r = http_buf_add(&m->line, line, c);
     if (r != 0)
         return r;
     m->has_line = true;
-    m->f_off[0] = 0, m->f_len[0] = (uint32_t)i, m->has_f[0] = true;
+    m->f_off[0] = (uint32_t)p0, m->f_len[0] = (uint32_t)(i - p0), m->has_f[0] = true;
     m->f_off[1] = (uint32_t)j, m->f_len[1] = (uint32_t)(je - j), m->has_f[1] = je > j;
     m->f_off[2] = (uint32_t)k, m->f_len[2] = (uint32_t)(e > k ? e - k : 0), m->has_f[2] = true;
     m->prog = HTTP_PROG_LINE;
@@ -1533,9 +1596,11 @@ static bool http_name_line(const uint8_t *p, size_t c)
 }
 
 /* One header line (n bytes, c without the end of line).  Folded lines
- * (starting with whitespace) join the pending header with their first
- * whitespace byte; a whitespace-only line ended by a bare LF ends the
- * headers, as the empty line would (libhtp). */
+ * (starting with whitespace or, as libhtp has it, a NUL) join the pending
+ * header with their first byte; a whitespace-only line ended by a bare LF
+ * ends the headers, as the empty line would (libhtp).  In a response, a
+ * folded line that reads "name:" after its first byte is a new header
+ * without that byte. */
 static int http_header_input(struct http_state *s, int dir, const uint8_t *line, size_t n,
                              size_t c)
 {
@@ -1547,13 +1612,19 @@ static int http_header_input(struct http_state *s, int dir, const uint8_t *line,
         r = http_flush_pending(s, dir);
         return r != 0 ? r : http_headers_done(s, dir);
     }
-    if (http_ws(line[0]) && d->has_pend &&
-        !(dir == APP_DIR_TOCLIENT && http_name_line(line, c))) {
-        const uint8_t *v = line;
-        size_t vl = c;
+    if (http_fold(line[0]) && d->has_pend) {
+        const uint8_t *v = line + 1;
+        size_t vl = c - 1;
 
         http_trim_sp(&v, &vl);
-        if (vl == 0) {
+        if (dir == APP_DIR_TOCLIENT && http_name_line(line + 1, c - 1)) {
+            r = http_flush_pending(s, dir);
+            if (r != 0)
+                return r;
+            d->has_pend = true;
+            return http_buf_add(&d->hpend, line + 1, c - 1);
+        }
+        if (vl == 0 && line[0] != 0) {
             /* ends the headers unless an end of line follows (http_feed) */
             d->ws_end = bare_lf;
             return 0;
@@ -1612,6 +1683,7 @@ static int http_chunk_fallback(struct http_state *s, int dir, const uint8_t *p, 
 static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t n)
 {
     struct http_dir *d = &s->d[dir];
+    const uint8_t *start = line;
     size_t c = n - 1;
     int64_t sz;
     int r;
@@ -1633,6 +1705,8 @@ static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t 
         }
         if (c == 0)
             return 0; /* empty lines before a message */
+        if (dir == APP_DIR_TOCLIENT && !http_looks_like_response(line, c))
+            return http_resp_junk(s, line, n - (size_t)(line - start));
         r = dir == APP_DIR_TOSERVER ? http_request_line(s, line, c) : http_status_line(s, line, c);
         d->hdr_bytes = n;
         return r;
@@ -1677,13 +1751,13 @@ static int http_line(struct http_state *s, int dir, const uint8_t *line, size_t 
     }
 }
 
-/* Early check of a first line still coming, so that a stream that is not
+/* Early check of a request line still coming, so that a stream that is not
  * HTTP is given up at its first bad byte: a request starts with a method
- * token, a response with "HTTP/".  Checks the bytes of lbuf + p[0..n) from
+ * token.  (A response never is given up: lines before its status line are
+ * body, as libhtp has them.)  Checks the bytes of lbuf + p[0..n) from
  * d->chk on, n stopping before the '\n'; a '\r' last is left for later (it
  * may end the line).  Returns false when the line cannot be HTTP. */
-static bool http_first_line_ok(struct http_dir *d, int dir, const uint8_t *p, size_t n,
-                               size_t upto)
+static bool http_first_line_ok(struct http_dir *d, const uint8_t *p, size_t n, size_t upto)
 {
     size_t total = d->lbuf.len + n;
 
@@ -1693,25 +1767,16 @@ static bool http_first_line_ok(struct http_dir *d, int dir, const uint8_t *p, si
         size_t i = d->chk;
         uint8_t c = i < d->lbuf.len ? d->lbuf.p[i] : p[i - d->lbuf.len];
 
-        if (c == '\r' && (i + 1 == total || dir == APP_DIR_TOCLIENT))
-            break; /* a response line may end with a bare CR */
-        if (dir == APP_DIR_TOSERVER) {
-            if (http_ws(c)) {
-                if (i == 0)
-                    return false;
-                d->chk_done = true;
-                break;
-            }
-            if (!http_tchar(c))
+        if (c == '\r' && i + 1 == total)
+            break;
+        if (http_ws(c)) {
+            if (i == 0)
                 return false;
-        } else {
-            if (i >= 5) {
-                d->chk_done = true;
-                break;
-            }
-            if (http_lower(c) != (uint8_t)"http/"[i])
-                return false;
+            d->chk_done = true;
+            break;
         }
+        if (!http_tchar(c))
+            return false;
         d->chk++;
     }
     return true;
@@ -1840,7 +1905,8 @@ static int http_feed(struct http_state *s, int dir, const uint8_t *data, size_t 
             size_t n = 0;
             int err;
 
-            if (dir == APP_DIR_TOCLIENT && d->st == HTTP_ST_LINE && d->lbuf.len == 0) {
+            if (dir == APP_DIR_TOCLIENT && d->st == HTTP_ST_LINE && d->lbuf.len == 0 &&
+                d->tx == NULL) {
                 struct http_tx *t = http_resp_target(s);
                 if (t != NULL && t->is_09) {
                     /* An HTTP/0.9 response: no status line, body to the close. */
@@ -1850,15 +1916,14 @@ static int http_feed(struct http_state *s, int dir, const uint8_t *data, size_t 
                     break;
                 }
             }
-            if (d->st == HTTP_ST_LINE) {
+            if (d->st == HTTP_ST_LINE && dir == APP_DIR_TOSERVER) {
                 /* Checked as far as the line may go, as one byte per call would. */
                 const uint8_t *nl = memchr(data, '\n', len);
                 size_t upto = http_line_max(s, d);
 
                 upto = upto < SIZE_MAX ? upto + 1 : upto;
-                if (!http_first_line_ok(d, dir, data, nl ? (size_t)(nl - data) : len, upto)) {
-                    http_event(s, dir == APP_DIR_TOSERVER ? HTTP_EV_BAD_REQUEST_LINE
-                                                          : HTTP_EV_BAD_STATUS_LINE);
+                if (!http_first_line_ok(d, data, nl ? (size_t)(nl - data) : len, upto)) {
+                    http_event(s, HTTP_EV_BAD_REQUEST_LINE);
                     d->dead = true;
                     break;
                 }
@@ -2011,10 +2076,12 @@ void http_gap(struct http_state *s, int dir, uint64_t len)
 void http_eof(struct http_state *s, int dir)
 {
     struct http_dir *d;
+    bool in_line;
 
     if (s == NULL || (dir != APP_DIR_TOSERVER && dir != APP_DIR_TOCLIENT))
         return;
     d = &s->d[dir];
+    in_line = d->st == HTTP_ST_LINE;
     if (d->st == HTTP_ST_PEEK09 && d->tx != NULL)
         http_09_done(d);
     /* headers the close cuts off end there, as libhtp completes them */
@@ -2023,6 +2090,22 @@ void http_eof(struct http_state *s, int dir)
         (void)http_headers_done(s, dir);
     if (!d->dead && !d->stopped && d->st == HTTP_ST_BODY_CLOSE)
         http_msg_done(s, dir);
+    /* lines before a status line: libhtp ends the line at the close, takes
+     * it as body too when it is not a status line, and ends the response.
+     * (The close opens no transaction: a fragment no request waits for is
+     * dropped.) */
+    if (!d->dead && !d->stopped && dir == APP_DIR_TOCLIENT && in_line) {
+        size_t c = d->lbuf.len;
+
+        while (c > 0 && d->lbuf.p[c - 1] == '\r')
+            c--;
+        if (c > 0 && !http_looks_like_response(d->lbuf.p, c) &&
+            (d->tx != NULL || http_resp_target(s) != NULL))
+            (void)http_resp_junk(s, d->lbuf.p, d->lbuf.len);
+        d->lbuf.len = 0;
+        if (d->tx != NULL)
+            http_msg_done(s, dir);
+    }
     d->eof = true;
 }
 

@@ -77,9 +77,10 @@ int http_state_create(struct http_state **out, const struct http_config *cfg);
 void http_state_destroy(struct http_state *s); /* NULL is a no-op */
 
 /* Feeds len in-order bytes sent in direction dir (APP_DIR_TOSERVER or
- * APP_DIR_TOCLIENT).  Returns 0, or KANSHI_EPARSE when the stream is not
+ * APP_DIR_TOCLIENT).  Returns 0, or KANSHI_EPARSE when the requests are not
  * HTTP any more (the parser has given up on this direction; later calls are
- * ignored and return KANSHI_EPARSE), or -ENOMEM. */
+ * ignored and return KANSHI_EPARSE), or -ENOMEM.  Responses never give
+ * KANSHI_EPARSE: as in libhtp, lines that are not a status line are body. */
 int http_parse(struct http_state *s, int dir, const uint8_t *data, size_t len);
 /* len bytes of dir were lost.  Inside a body (known length, or delimited by
  * the close) the parser skips them; elsewhere it stops that direction. */

@@ -1232,11 +1232,21 @@ TEST(not_http_is_eparse)
     CHECK_INT(feed(s, TS, "T<"), KANSHI_EPARSE);
     http_state_destroy(s);
 
-    /* a response that is not HTTP */
+    /* a response that is not HTTP is body, as libhtp has it: never given up */
     s = mk(NULL);
     feed(s, TS, "GET / HTTP/1.1\r\n\r\n");
-    CHECK_INT(feed(s, TC, "220 smtp.example.com ESMTP\r\n"), KANSHI_EPARSE);
+    CHECK_INT(feed(s, TC, "220 smtp.example.com ESMTP\r\n"), 0);
+    CHECK_INT(feed(s, TC, "250 OK"), 0);
     CHECK_INT(ev(s, HTTP_EV_BAD_STATUS_LINE), 1);
+    CHECK_INT(http_tx_count(s), 1);
+    CHECK_INT(http_tx_progress(http_tx_at(s, 0), TC), HTTP_PROG_BODY);
+    BUFD(http_tx_at(s, 0), RULE_BUF_HTTP_RESPONSE_BODY, TC, "220 smtp.example.com ESMTP\r\n");
+    NOBUFD(http_tx_at(s, 0), RULE_BUF_HTTP_STAT_CODE, TC);
+    /* the close ends the last line and the response */
+    http_eof(s, TC);
+    BUFD(http_tx_at(s, 0), RULE_BUF_HTTP_RESPONSE_BODY, TC,
+         "220 smtp.example.com ESMTP\r\n250 OK");
+    CHECK_INT(http_tx_progress(http_tx_at(s, 0), TC), HTTP_PROG_DONE);
     CHECK_INT(http_parse(s, 5, (const uint8_t *)"x", 1), -EINVAL);
     http_state_destroy(s);
 }
@@ -1420,6 +1430,164 @@ TEST(leading_crlf_and_status_without_message)
     http_state_destroy(s);
 }
 
+/* libhtp takes a header line starting with NUL for a continuation, as one
+ * starting with whitespace (http-evader 307: "Transfer-Encoding:\n\0chunked"). */
+TEST(nul_folds_a_header)
+{
+    static const char resp[] = "HTTP/1.1 200 ok\r\nConnection: close\r\nTransfer-Encoding:\n"
+                               "\0chunked\r\nX: y\r\n\r\n4\r\nX5O!\r\n4\r\nP%@A\r\n0\r\n\r\n";
+    static const char req[] = "GET / HTTP/1.1\r\nUser-Agent: one\r\n\0two\r\nX: \r\n\0\r\n"
+                              "Accept: a\r\n\r\n";
+    static const char resp2[] = "HTTP/1.1 200 ok\r\nX: y\r\n\0Server: kanshi\r\n"
+                                "\0Content-Length: 2\r\n\r\nhi";
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        struct http_state *s = mk(NULL);
+        struct http_tx *tx;
+
+        feed(s, TS, "GET / HTTP/1.1\r\n\r\n");
+        if (bytewise)
+            feed_bytes(s, TC, resp, sizeof(resp) - 1);
+        else
+            feed_n(s, TC, resp, sizeof(resp) - 1);
+        tx = http_tx_at(s, 0);
+        BUFD(tx, RULE_BUF_HTTP_RESPONSE_BODY, TC, "X5O!P%@A");
+        CHECK_INT(http_tx_progress(tx, TC), HTTP_PROG_DONE);
+        BUFD(tx, RULE_BUF_HTTP_HEADER, TC,
+             "Connection: close\r\nTransfer-Encoding: \0chunked\r\nX: y\r\n");
+        CHECK_INT(ev(s, HTTP_EV_BAD_HEADER), 0);
+        http_state_destroy(s);
+    }
+
+    /* requests too; a line of a NUL alone does not end the headers */
+    struct http_state *s = mk(NULL);
+    struct http_tx *tx;
+    CHECK_INT(feed_n(s, TS, req, sizeof(req) - 1), 0);
+    tx = http_tx_at(s, 0);
+    BUF(tx, RULE_BUF_HTTP_USER_AGENT, "one\0two");
+    BUF(tx, RULE_BUF_HTTP_ACCEPT, "a");
+    BUF(tx, RULE_BUF_HTTP_HEADER, "User-Agent: one\0two\r\nX: \0\r\nAccept: a\r\n");
+    CHECK_INT(http_tx_progress(tx, TS), HTTP_PROG_DONE);
+
+    /* in a response, a folded line reading "name:" after the NUL is a new
+     * header, the NUL dropped */
+    CHECK_INT(feed_n(s, TC, resp2, sizeof(resp2) - 1), 0);
+    BUFD(tx, RULE_BUF_HTTP_SERVER, TC, "kanshi");
+    BUFD(tx, RULE_BUF_HTTP_RESPONSE_BODY, TC, "hi");
+    CHECK_INT(http_tx_progress(tx, TC), HTTP_PROG_DONE);
+    http_state_destroy(s);
+}
+
+/* Lines before the status line that do not read "http" (after whitespace
+ * and NULs) are response body, as libhtp has them (http-evader 485, 487);
+ * the status line that follows belongs to the same response. */
+TEST(junk_before_status_line)
+{
+    static const struct {
+        const char *resp;
+        size_t len;
+        const char *body;
+        size_t blen;
+        const char *proto;
+        size_t plen;
+    } cases[] = {
+#define C(x, b, p) {x, sizeof(x) - 1, b, sizeof(b) - 1, p, sizeof(p) - 1}
+        C("foobar\r\nHTTP/1.1 200 ok\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n",
+          "foobar\r\nbody", "HTTP/1.1"),
+        C(" foobar\r\nHTTP/1.1 200 ok\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n",
+          " foobar\r\nbody", "HTTP/1.1"),
+        C("a\nb\r\n\r\nHTTX/1.1 200\r\n HTTP/1.1 200 ok\r\nContent-Length: 4\r\n\r\nbody",
+          "a\nb\r\nHTTX/1.1 200\r\nbody", "HTTP/1.1"),
+        C("\0\r\nhttp 200 ok\r\nContent-Length: 4\r\n\r\nbody", "\0\r\nbody", "http"),
+        C("\0HTTP/1.1 200 ok\r\nContent-Length: 4\r\n\r\nbody", "body", "\0HTTP/1.1"),
+        C("HTT\r\n\t\vHtTp/1.0 200 ok\r\nContent-Length: 4\r\n\r\nbody", "HTT\r\nbody",
+          "HtTp/1.0"),
+#undef C
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct http_state *a = mk(NULL), *b = mk(NULL);
+        struct http_tx *tx;
+        char *da, *db;
+        size_t an, bn;
+
+        feed(a, TS, "GET / HTTP/1.1\r\n\r\n");
+        feed(b, TS, "GET / HTTP/1.1\r\n\r\n");
+        CHECK_INT(feed_n(a, TC, cases[i].resp, cases[i].len), 0);
+        CHECK_INT(feed_bytes(b, TC, cases[i].resp, cases[i].len), 0);
+        CHECK_INT(http_tx_count(a), 1);
+        tx = http_tx_at(a, 0);
+        if (!buf_is(tx, RULE_BUF_HTTP_RESPONSE_BODY, TC, cases[i].body, cases[i].blen, __LINE__))
+            fprintf(stderr, "junk_before_status_line case %zu\n", i);
+        CHECK(buf_is(tx, RULE_BUF_HTTP_RESPONSE_BODY, TC, cases[i].body, cases[i].blen,
+                     __LINE__));
+        CHECK(buf_is(tx, RULE_BUF_HTTP_PROTOCOL, TC, cases[i].proto, cases[i].plen, __LINE__));
+        BUFD(tx, RULE_BUF_HTTP_STAT_CODE, TC, "200");
+        CHECK_INT(http_tx_status(tx), 200);
+        CHECK_INT(http_tx_progress(tx, TC), HTTP_PROG_DONE);
+        CHECK_INT(ev(a, HTTP_EV_BAD_STATUS_LINE), cases[i].blen > 4 ? 1 : 0);
+        da = dump(a, &an);
+        db = dump(b, &bn);
+        CHECK(an == bn && memcmp(da, db, an) == 0);
+        free(da);
+        free(db);
+        http_state_destroy(a);
+        http_state_destroy(b);
+    }
+
+    /* without a request: a request-less transaction, as for a status line */
+    struct http_state *s = mk(NULL);
+    CHECK_INT(feed(s, TC, "junk\r\nHTTP/1.1 204 No\r\n\r\n"), 0);
+    CHECK_INT(http_tx_count(s), 1);
+    CHECK_INT(ev(s, HTTP_EV_UNPAIRED_RESPONSE), 1);
+    BUFD(http_tx_at(s, 0), RULE_BUF_HTTP_RESPONSE_BODY, TC, "junk\r\n");
+    CHECK_INT(http_tx_status(http_tx_at(s, 0)), 204);
+    CHECK_INT(http_tx_progress(http_tx_at(s, 0), TC), HTTP_PROG_DONE);
+    http_state_destroy(s);
+
+    /* after a complete response, junk starts the next one (pipelining) */
+    s = mk(NULL);
+    feed(s, TS, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+    CHECK_INT(feed(s, TC, "HTTP/1.1 200 ok\r\nContent-Length: 1\r\n\r\n1extra\r\n"
+                          "HTTP/1.1 404 no\r\nContent-Length: 1\r\n\r\n2"),
+              0);
+    BUFD(http_tx_at(s, 0), RULE_BUF_HTTP_RESPONSE_BODY, TC, "1");
+    BUFD(http_tx_at(s, 1), RULE_BUF_HTTP_RESPONSE_BODY, TC, "extra\r\n2");
+    CHECK_INT(http_tx_status(http_tx_at(s, 1)), 404);
+    CHECK_INT(http_tx_count(s), 2);
+    http_state_destroy(s);
+
+    /* headers cut by the close: their partial last line is not junk of
+     * another response */
+    s = mk(NULL);
+    feed(s, TS, "GET / HTTP/1.1\r\n\r\n");
+    CHECK_INT(feed(s, TC, "HTTP/1.1 200 ok\r\nX-Cut"), 0);
+    http_eof(s, TC);
+    CHECK_INT(http_tx_count(s), 1);
+    CHECK_INT(http_tx_progress(http_tx_at(s, 0), TC), HTTP_PROG_DONE);
+    NOBUFD(http_tx_at(s, 0), RULE_BUF_HTTP_RESPONSE_BODY, TC);
+    http_state_destroy(s);
+
+    /* the close opens no transaction for a fragment no request waits for */
+    s = mk(NULL);
+    feed(s, TS, "GET / HTTP/1.1\r\n\r\n");
+    CHECK_INT(feed(s, TC, "HTTP/1.1 200 ok\r\nContent-Length: 1\r\n\r\n1zz"), 0);
+    http_eof(s, TC);
+    CHECK_INT(http_tx_count(s), 1);
+    BUFD(http_tx_at(s, 0), RULE_BUF_HTTP_RESPONSE_BODY, TC, "1");
+    http_state_destroy(s);
+
+    /* a long junk line still meets the header limit */
+    struct http_config c;
+    http_config_default(&c);
+    c.header_limit = 20;
+    s = mk(&c);
+    feed(s, TS, "GET / HTTP/1.1\r\n\r\n");
+    CHECK_INT(feed(s, TC, "0123456789abcdef0123\r\nHTTP/1.1 200 ok\r\n\r\n"), 0);
+    CHECK_INT(ev(s, HTTP_EV_HEADER_LIMIT), 1);
+    CHECK_INT(http_tx_status(http_tx_at(s, 0)), 0);
+    http_state_destroy(s);
+}
+
 int main(void)
 {
     RUN(simple_get_200);
@@ -1453,5 +1621,7 @@ int main(void)
     RUN(max_tx_and_gc);
     RUN(absent_buffers_and_names);
     RUN(leading_crlf_and_status_without_message);
+    RUN(nul_folds_a_header);
+    RUN(junk_before_status_line);
     return test_summary("app_http_test");
 }
