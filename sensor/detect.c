@@ -30,6 +30,7 @@
 #include "kanshi/kanshi.h"
 #include "kanshi/rules.h"
 #include "detect_int.h"
+#include "detect_pcre.h"
 
 bool detect_app_rule(const struct rule *r)
 {
@@ -355,6 +356,13 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
         goto fail;
     de->info.iponly = nipo;
     de->info.iponly_bytes = detect_iponly_size(de->iponly);
+    /* pcres Hyperscan can answer: classified here, compiled on first use
+     * by a thread of their own (compiling them all would take seconds) */
+    if ((rc = detect_pcre_create(&de->pcre, rs->rules, rs->nrules, DETECT_PCRE_LAZY)) != 0) {
+        if (rc != -ENOMEM)
+            snprintf(err, errlen, "starting the pcre compiler thread: %s", strerror(-rc));
+        goto fail;
+    }
     free(ipo);
     for (int g = 0; g < GRP_COUNT; g++)
         free(fps[g]);
@@ -377,6 +385,7 @@ void detect_engine_destroy(struct detect_engine *de)
 {
     if (de == NULL)
         return;
+    detect_pcre_destroy(de->pcre);
     for (int g = 0; g < GRP_COUNT; g++) {
         hs_free_database(de->groups[g].db);
         free(de->groups[g].pat_off);
@@ -418,6 +427,7 @@ int detect_thread_create(struct detect_thread **out, const struct detect_engine 
         detect_thread_destroy(dt);
         return -ENOMEM;
     }
+    detect_rule_ctx_set_pcre(dt->rctx, de->pcre);
     detect_rule_ctx_set_remap(dt->rctx, de->flowvars_remap, de->nflowvars_remap);
     *out = dt;
     return 0;

@@ -22,6 +22,7 @@
 
 struct detect_cache;
 struct detect_app;
+struct detect_pcre;
 struct flow;
 
 /* Protocol groups.  TCP has two, as Suricata's two TCP pattern stores:
@@ -56,6 +57,7 @@ struct detect_engine {
     struct detect_group groups[GRP_COUNT];
     struct iponly *iponly; /* rules without fast pattern, found by address */
     struct detect_app *app; /* rules on application-layer buffers (detect_app.c) */
+    struct detect_pcre *pcre; /* pcres Hyperscan answers (detect_pcre.c) */
     struct detect_info info;
     /* The ruleset's maps of older rulesets' flow variables (flowvars.h). */
     const struct flowvars_remap *flowvars_remap;
@@ -160,6 +162,11 @@ int detect_payload_match_buf(struct detect_rule_ctx *c, const struct rule *r,
 /* PCRE2 objects of a context, for detect_payload.c. */
 void *detect_rule_ctx_pcre_md(struct detect_rule_ctx *c);
 void *detect_rule_ctx_pcre_mctx(struct detect_rule_ctx *c, bool limits);
+/* Lets c answer the pcres of dp (the engine's, detect_pcre.c) with
+ * Hyperscan; NULL: PCRE2 only (the default).  dp must outlive c. */
+void detect_rule_ctx_set_pcre(struct detect_rule_ctx *c, struct detect_pcre *dp);
+/* The pcres of c on Hyperscan (NULL: none), and c's scratch for them. */
+struct detect_pcre *detect_rule_ctx_pcre_hs(struct detect_rule_ctx *c, hs_scratch_t ***scratch);
 
 /* The address-set prefilter (detect_iponly.c). */
 struct iponly;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "detect_int.h"
+#include "detect_pcre.h"
 
 /* Recursion budget of one inspection, as Suricata's
  * detect.inspection-recursion-limit (default 3000). */
@@ -194,6 +195,20 @@ static int inspect_pcre(struct eval *e, size_t idx, int64_t prev)
 
     if (base > e->len)
         base = e->len;
+    if (e->buf != NULL) {
+        /* Hyperscan, when it answers this pcre (only ever one whose match
+         * position nothing uses), over exactly the subject PCRE2 would
+         * get.  Its "no match" is final: the regex matches nowhere.  Its
+         * "match" is confirmed by PCRE2 below, which may still say no
+         * under Suricata's match limits: the answer is always PCRE2's. */
+        hs_scratch_t **hsc;
+        struct detect_pcre *dp = detect_rule_ctx_pcre_hs(e->ctx, &hsc);
+        int hs = dp == NULL ? -1
+                            : detect_pcre_scan(dp, e->r, idx, e->buf + base,
+                                               (size_t)(e->len - base), hsc);
+        if (hs == 0)
+            return (pc->flags & PCRE_NEGATED) ? next(e, idx, prev) : M_NOMATCH;
+    }
     for (;;) {
         int rc = pcre2_match(pc->code, (PCRE2_SPTR)(e->buf + base), (PCRE2_SIZE)(e->len - base),
                              (PCRE2_SIZE)from, 0, md, mctx);

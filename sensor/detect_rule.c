@@ -39,6 +39,8 @@ struct detect_rule_ctx {
     pcre2_match_context *mctx_limits, *mctx_free;
     pcre2_jit_stack *jit;
     struct threshold_ctx *th; /* NULL when no rule has a threshold or suppress */
+    struct detect_pcre *hs;   /* the engine's pcres on Hyperscan; NULL: PCRE2 only */
+    hs_scratch_t *hs_scratch; /* for them, grown by detect_pcre_scan() */
 };
 
 void detect_rule_ctx_set_remap(struct detect_rule_ctx *c, const struct flowvars_remap *remap,
@@ -113,6 +115,7 @@ void detect_rule_ctx_destroy(struct detect_rule_ctx *c)
     pcre2_match_context_free(c->mctx_limits);
     pcre2_match_context_free(c->mctx_free);
     pcre2_jit_stack_free(c->jit);
+    hs_free_scratch(c->hs_scratch);
     threshold_ctx_destroy(c->th);
     free(c);
 }
@@ -125,6 +128,17 @@ void *detect_rule_ctx_pcre_md(struct detect_rule_ctx *c)
 void *detect_rule_ctx_pcre_mctx(struct detect_rule_ctx *c, bool limits)
 {
     return limits ? c->mctx_limits : c->mctx_free;
+}
+
+void detect_rule_ctx_set_pcre(struct detect_rule_ctx *c, struct detect_pcre *dp)
+{
+    c->hs = dp;
+}
+
+struct detect_pcre *detect_rule_ctx_pcre_hs(struct detect_rule_ctx *c, hs_scratch_t ***scratch)
+{
+    *scratch = &c->hs_scratch;
+    return c->hs;
 }
 
 /* ---- header ------------------------------------------------------------ */

@@ -687,7 +687,7 @@ int rule_kw_pkt_data(struct rparse *p, char *v)
 
 /* ---- whole-rule links -------------------------------------------------- */
 
-static bool match_is_relative(const struct rule_match *m)
+bool rule_match_is_relative(const struct rule_match *m)
 {
     switch (m->kind) {
     case RULE_MATCH_CONTENT:
@@ -722,7 +722,7 @@ int rule_payload_finish(struct rparse *p)
         uint8_t bits;
 
         m->next = 0;
-        if (!match_is_relative(m))
+        if (!rule_match_is_relative(m))
             continue;
         /* relative to the tests of its own buffer only */
         if (m->kind == RULE_MATCH_CONTENT || m->kind == RULE_MATCH_PCRE) {

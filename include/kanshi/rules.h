@@ -628,6 +628,10 @@ const char *ruleset_flowint_name(const struct ruleset *rs, uint32_t id);
  */
 int ruleset_inherit_flowvars(struct ruleset *rs, const struct ruleset *older);
 
+/* True when m starts from the cursor the test before it left (distance,
+ * within, R, a relative isdataat or byte_*). */
+bool rule_match_is_relative(const struct rule_match *m);
+
 /* Looks up a classtype; NULL when unknown. */
 const struct rule_class *ruleset_find_class(const struct ruleset *rs, const char *name);
 
