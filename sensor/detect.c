@@ -517,6 +517,9 @@ static bool detect_rule_inspect(struct detect_thread *dt, const struct detect_en
      * that cannot have a stream: UDP, ICMP, other protocols */
     if (mode == INSPECT_STREAM_ONLY && !(p->flags & PKT_TCP))
         return false;
+    /* as Suricata: packet rules skip the flow-end pseudo packets */
+    if (mode == INSPECT_PACKET && (p->flags & PKT_PSEUDO))
+        return false;
     if (st == NULL || mode == INSPECT_PACKET)
         return detect_rule_eval(dt->rctx, r, p, p->payload, p->payload_len);
     if (st->chunk_len > 0 && detect_rule_eval(dt->rctx, r, p, st->chunk, st->chunk_len))

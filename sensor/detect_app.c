@@ -176,6 +176,11 @@ static void rule_meta(const struct rule *r, uint8_t *dir, uint32_t *need)
         }
         if (*need == 0)
             *need = TLS_SEEN_CLIENT_HELLO;
+        /* no flow direction: the direction of the handshake step its
+         * buffers come from (server hello, certificate: to the client) */
+        if (*dir == RDIR_BOTH)
+            *dir = (*need & (TLS_SEEN_SERVER_HELLO | TLS_SEEN_CERT)) ? RDIR_TOCLIENT
+                                                                     : RDIR_TOSERVER;
     }
 }
 
@@ -668,9 +673,12 @@ int detect_app_packet(struct detect_thread *dt, const struct detect_engine *de,
                                  .dir = p->dir & 1,
                                  .raw = raw,
                                  .rawlen = rawlen};
-            if (prog != a->tls_inspected) {
-                n = app_inspect(dt, da, p, &v, p->dir & 1, a->tls_inspected, prog, fn, arg);
-                a->tls_inspected = prog;
+            /* as Suricata: a direction's rules are inspected on that
+             * direction's packets, once per handshake step */
+            if (prog != a->tls_inspected[p->dir & 1]) {
+                n = app_inspect(dt, da, p, &v, p->dir & 1, a->tls_inspected[p->dir & 1], prog,
+                                fn, arg);
+                a->tls_inspected[p->dir & 1] = prog;
             }
         }
         break;

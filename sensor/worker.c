@@ -79,6 +79,23 @@ static bool worker_closing(enum stream_state st)
            st == STREAM_STATE_CLOSING || st == STREAM_STATE_CLOSED;
 }
 
+/* Feeds direction dir's reassembled bytes to the application layer: those
+ * acknowledged, or with all every one.  before: the view's flags before
+ * the packet (a new gap is told once).  Returns app_layer_tcp()'s. */
+static int worker_app_feed(struct worker *w, struct flow *f, int dir, uint32_t before, bool all)
+{
+    struct stream_view v;
+    uint64_t end;
+
+    stream_view(f->tcp, dir, &v);
+    end = all || v.acked > v.end ? v.end : v.acked;
+    if (end < v.base)
+        end = v.base;
+    return app_layer_tcp(w->app, f, dir, v.data, v.base, end,
+                         (v.flags & STREAM_V_GAP) && !(before & STREAM_V_GAP),
+                         (v.flags & STREAM_V_DONE) && end == v.end);
+}
+
 /* The flow's TLS handshake is over in both directions: what follows is
  * encrypted (Suricata's default encryption-handling). */
 static bool worker_encrypted(const struct flow *f)
@@ -99,7 +116,7 @@ static void worker_pseudo_packet(struct packet *p, struct flow *f, int d)
 {
     memset(p, 0, sizeof(*p));
     p->ts_usec = f->last_usec;
-    p->flags = (f->proto == IPPROTO_TCP ? PKT_TCP : PKT_UDP) |
+    p->flags = (f->proto == IPPROTO_TCP ? PKT_TCP : PKT_UDP) | PKT_PSEUDO |
                (f->addr[0].family == AF_INET6 ? PKT_IPV6 : PKT_IPV4);
     p->src = f->addr[d];
     p->dst = f->addr[!d];
@@ -121,6 +138,10 @@ static void worker_stream_flush(struct worker *w, struct flow *f, int d)
     struct packet p;
     struct detect_stream st;
 
+    /* the application layer gets what it has not had (never acknowledged;
+     * a gap was told when it came) */
+    stream_view(f->tcp, d, &v);
+    (void)worker_app_feed(w, f, d, v.flags, true);
     stream_view(f->tcp, d, &v);
     worker_pseudo_packet(&p, f, d);
     if (worker_encrypted(f)) {
@@ -273,13 +294,16 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
     struct flow *f = p->flow;
     struct detect_stream st = {0};
     struct stream_view v;
-    uint32_t before = 0, r;
+    uint32_t before[2] = {0, 0}, r;
     uint64_t limit;
     int d = p->dir;
+    bool all;
 
     if (f->tcp != NULL) {
-        stream_view(f->tcp, d, &v);
-        before = v.flags;
+        for (int k = 0; k < 2; k++) {
+            stream_view(f->tcp, k, &v);
+            before[k] = v.flags;
+        }
     }
     r = stream_packet(w->stream, p, worker_checksum(w, p));
     if (f->tcp == NULL || (r & STREAM_R_CSUM)) {
@@ -288,21 +312,29 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
     }
     st.added = p->payload_len > 0 && (r & STREAM_R_TRACKED) &&
                !(r & (STREAM_R_INVALID | STREAM_R_OLD_ACKED)) &&
-               !(before & (STREAM_V_DEPTH | STREAM_V_MEMCAP)) &&
+               !(before[d] & (STREAM_V_DEPTH | STREAM_V_MEMCAP)) &&
                (stream_state(f->tcp) >= STREAM_STATE_ESTABLISHED ||
                 (r & STREAM_R_DATA) /* TCP Fast Open data on a SYN */);
-    stream_view(f->tcp, d, &v);
-    /* the application layer parses every contiguous byte, before raw
-     * inspection may release any */
-    if (app_layer_tcp(w->app, f, d, v.data, v.base, v.end,
-                      (v.flags & STREAM_V_GAP) && !(before & STREAM_V_GAP),
-                      (v.flags & STREAM_V_DONE) != 0)) {
-        /* the flow was turned round (a midstream session whose first data
-         * was the server's): the packet goes the other way now */
-        p->dir ^= 1;
-        d = p->dir;
-        stream_view(f->tcp, d, &v);
+    /* The application layer parses each direction's bytes once the other
+     * side acknowledged them, as Suricata in IDS mode: this packet's ACK
+     * hands over the other direction's, and (a session seen from one side,
+     * where bytes count as acknowledged on arrival) its own; all of both
+     * once the session closes or is reset.  Parsing always runs ahead of
+     * raw inspection, which releases only acknowledged bytes. */
+    all = (p->tcp_flags & TH_RST) || worker_closing(stream_state(f->tcp));
+    for (int k = 0; k < 2; k++) {
+        int dir = k == 0 ? !d : d;
+        if (worker_app_feed(w, f, dir, before[dir], all)) {
+            /* the flow was turned round (a midstream session whose first
+             * data was the server's): the packet goes the other way now */
+            uint32_t t = before[0];
+            before[0] = before[1];
+            before[1] = t;
+            p->dir ^= 1;
+            d = p->dir;
+        }
     }
+    stream_view(f->tcp, d, &v);
     limit = v.acked < v.end ? v.acked : v.end;
     if (limit > v.inspected &&
         (limit - v.inspected >= w->cfg.chunk[d] || (v.flags & STREAM_V_DEPTH) ||

@@ -3,8 +3,9 @@
  * the parser state of that protocol.
  *
  * The worker hands app_layer each TCP direction's reassembled bytes in
- * order (app_layer_tcp: everything the stream engine made contiguous since
- * the last call) and each UDP datagram (app_layer_udp).  The first bytes of
+ * order (app_layer_tcp: those the other side acknowledged since the last
+ * call, as Suricata in IDS mode, and the rest when the session closes or
+ * the flow ends) and each UDP datagram (app_layer_udp).  The first bytes of
  * a flow decide its protocol (app_probe, by content; ports only where the
  * bytes cannot tell); the protocol's parser (app_http.c, app_tls.c,
  * app_dns.c) then gets every later byte.  The detection engine reads the
@@ -51,7 +52,8 @@ struct app_flow {
     uint8_t probe_len[2];
     struct http_state *http;
     struct tls_state *tls;
-    uint32_t tls_inspected; /* TLS_SEEN_* bits the detection engine has seen */
+    uint32_t tls_inspected[2]; /* TLS_SEEN_* bits the detection engine has seen, per
+                                * direction of the packets it saw them on */
     struct dns_tcp *dns_tcp[2];
     /* The latest DNS message and its direction; ndns is 1 until the
      * detection engine inspected it */

@@ -37,6 +37,7 @@ enum {
     PKT_L4_CSUM_BAD = 1u << 10, /* set by decode_checksum_check(), not by decode */
     PKT_IP_CSUM_BAD = 1u << 11,
     PKT_TUNNEL = 1u << 12, /* carries a tunnel: tunnel_* describe the inner packet */
+    PKT_PSEUDO = 1u << 13, /* made by the worker at a flow's end, not captured */
 };
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */

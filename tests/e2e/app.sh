@@ -131,6 +131,17 @@ case_run http-pipeline http-pipe "1:2 2:1 3:1" <<'EOF'
 tcp 10.0.0.5:40002 > 192.0.2.80:80 "GET /item1 HTTP/1.1\r\nHost: a\r\n\r\nGET /item2 HTTP/1.1\r\nHost: a\r\n\r\n" server:"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"
 EOF
 
+# --- when a flow is HTTP: from the packet that acknowledges the request -------
+# Suricata (IDS) parses a direction's bytes once the other side acknowledged
+# them, so the request's own packet is not yet HTTP; packet rules skip the
+# flow-end pseudo packets.  10 packets: SYN, SYN/ACK, ACK, request, then 6.
+cat >"$tmp/http-when.rules" <<'R'
+alert http any any -> any any (msg:"every http packet"; sid:1;)
+R
+case_run http-from-ack http-when "1:6" <<'EOF'
+tcp 10.0.0.5:40010 > 192.0.2.80:80 "GET /a HTTP/1.1\r\nHost: a\r\n\r\n" server:"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+EOF
+
 # --- detection by content: HTTP on an odd port, not-HTTP on 80 ---------------
 cat >"$tmp/http-detect.rules" <<'R'
 alert http any any -> any any (msg:"any http"; http.method; content:"GET"; sid:1;)
