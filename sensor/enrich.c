@@ -14,6 +14,7 @@
  * its name and the first problem found.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -337,6 +338,76 @@ int enrich_open(struct enricher **out, const char *country_path, const char *asn
 fail:
     enrich_close(e);
     return rc;
+}
+
+/* The *.mmdb of dir (in name order), sorted into one country (or city)
+ * and one ASN database by their metadata's database_type. */
+static int enrich_find_dir(const char *dir, char *country, char *asn, size_t len, char *err,
+                           size_t errlen)
+{
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, alphasort), rc = 0;
+
+    country[0] = asn[0] = '\0';
+    if (n < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return rc;
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *name = ents[i]->d_name;
+        size_t nl = strlen(name);
+        char path[4096];
+        MMDB_s mmdb;
+        int st;
+        bool is_asn;
+
+        if (nl <= 5 || strcmp(name + nl - 5, ".mmdb") != 0 || name[0] == '.')
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+            strlen(path) >= len) {
+            snprintf(err, errlen, "%s/%s: path too long", dir, name);
+            rc = -ENAMETOOLONG;
+            break;
+        }
+        if ((st = MMDB_open(path, MMDB_MODE_MMAP, &mmdb)) != MMDB_SUCCESS) {
+            snprintf(err, errlen, "%s: %s", path, MMDB_strerror(st));
+            rc = KANSHI_EMMDB;
+            break;
+        }
+        is_asn = mmdb.metadata.database_type != NULL &&
+                 strstr(mmdb.metadata.database_type, "ASN") != NULL;
+        MMDB_close(&mmdb);
+        if ((is_asn ? asn : country)[0] != '\0') {
+            snprintf(err, errlen, "%s: a second %s database in %s", name,
+                     is_asn ? "ASN" : "country", dir);
+            rc = KANSHI_EMMDB;
+            break;
+        }
+        snprintf(is_asn ? asn : country, len, "%s", path);
+    }
+    for (int i = 0; i < n; i++)
+        free(ents[i]);
+    free(ents);
+    return rc;
+}
+
+int enrich_open_dir(struct enricher **out, const char *dir, const char *country_path,
+                    const char *asn_path, char *err, size_t errlen)
+{
+    char country[4096], asn[4096];
+    int rc;
+
+    *out = NULL;
+    if ((rc = enrich_find_dir(dir, country, asn, sizeof(country), err, errlen)) != 0)
+        return rc;
+    if (country[0] != '\0')
+        country_path = country;
+    if (asn[0] != '\0')
+        asn_path = asn;
+    if (country_path == NULL && asn_path == NULL)
+        return 0;
+    return enrich_open(out, country_path, asn_path, err, errlen);
 }
 
 void enrich_close(struct enricher *e)

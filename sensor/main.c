@@ -100,6 +100,8 @@ struct reload {
     struct ruleset *rs;
     struct detect_engine *de;
     struct detect_thread *dt;
+    struct enricher *enr; /* a bundle's GeoIP (or the config's), when enr_set */
+    bool enr_set;
     int rc;
     char err[1024];
     struct rule_errors errors;
@@ -108,6 +110,7 @@ struct reload {
     /* (job) the reap */
     struct ruleset *old_rs;
     struct detect_engine *old_de;
+    struct enricher *old_enr;
 
     /* Counters and the outcome of the last reload (for a bundle's RESULT). */
     uint64_t done, failed, last_ms;
@@ -1080,7 +1083,20 @@ static int reload_build(struct sensor *s, const char *path, bool bundle, bool st
     if (rc == 0 && (rc = detect_thread_create(&r->dt, r->de)) != 0)
         snprintf(err, errlen, "detection thread: %s", kanshi_strerror(rc));
     r->engine_usec = now_usec() - t;
+    /* A bundle's GeoIP databases replace the config's while it runs (a
+     * bundle without any goes back to them). */
+    if (rc == 0 && bundle) {
+        char why[1024];
+        if ((rc = enrich_open_dir(&r->enr, path, s->cfg.geoip_country, s->cfg.geoip_asn, why,
+                                  sizeof(why))) != 0)
+            snprintf(err, errlen, "geoip: %s", why);
+        else
+            r->enr_set = true;
+    }
     if (rc != 0) {
+        enrich_close(r->enr);
+        r->enr = NULL;
+        r->enr_set = false;
         detect_thread_destroy(r->dt);
         detect_engine_destroy(r->de);
         ruleset_destroy(r->rs);
@@ -1123,8 +1139,10 @@ static void *reload_reap_main(void *arg)
 
     detect_engine_destroy(r->old_de);
     ruleset_destroy(r->old_rs);
+    enrich_close(r->old_enr);
     r->old_de = NULL;
     r->old_rs = NULL;
+    r->old_enr = NULL;
     /* The loader's allocations live in its own malloc arena: give the freed
      * memory back, so the next reload starts from one ruleset. */
     malloc_trim(0);
@@ -1302,6 +1320,13 @@ static void reload_apply(struct sensor *s)
         r->rs = NULL;
         r->de = NULL;
         r->dt = NULL;
+        if (r->enr_set) {
+            /* alerts are made on this thread: the next one uses these */
+            r->old_enr = s->enr;
+            s->enr = r->enr;
+            r->enr = NULL;
+            r->enr_set = false;
+        }
         if (r->bundle_file != NULL) {
             char *dir = strdup(r->staged.dir);
             if (dir != NULL) {
@@ -1338,13 +1363,18 @@ static void reload_apply(struct sensor *s)
         } else {
             detect_engine_destroy(r->old_de);
             ruleset_destroy(r->old_rs);
+            enrich_close(r->old_enr);
             r->old_de = NULL;
             r->old_rs = NULL;
+            r->old_enr = NULL;
         }
         return;
     }
     if (r->rc == 0) { /* worker_set_engine failed */
         snprintf(r->err, sizeof(r->err), "detection thread: %s", kanshi_strerror(rc));
+        enrich_close(r->enr);
+        r->enr = NULL;
+        r->enr_set = false;
         detect_thread_destroy(r->dt);
         detect_engine_destroy(r->de);
         ruleset_destroy(r->rs);
@@ -1403,6 +1433,9 @@ static void reload_end(struct sensor *s)
     if (r->job != RELOAD_NONE) {
         pthread_join(r->thread, NULL);
         if (r->job == RELOAD_LOAD) {
+            enrich_close(r->enr);
+            r->enr = NULL;
+            r->enr_set = false;
             detect_thread_destroy(r->dt);
             detect_engine_destroy(r->de);
             ruleset_destroy(r->rs);
@@ -1674,7 +1707,12 @@ int main(int argc, char **argv)
     bundles_open(&s);
     load_rules(&s, &o);
     build_engine(&s, &o);
-    if (s.cfg.geoip_country != NULL || s.cfg.geoip_asn != NULL) {
+    if (s.reload.current_bundle > 0) {
+        /* the running bundle's GeoIP databases, else the config's */
+        if ((rc = enrich_open_dir(&s.enr, s.reload.current_path, s.cfg.geoip_country,
+                                  s.cfg.geoip_asn, err, sizeof(err))) != 0)
+            fatalx("geoip: bundle %llu: %s", (unsigned long long)s.reload.current_bundle, err);
+    } else if (s.cfg.geoip_country != NULL || s.cfg.geoip_asn != NULL) {
         if ((rc = enrich_open(&s.enr, s.cfg.geoip_country, s.cfg.geoip_asn, err,
                               sizeof(err))) != 0)
             fatalx("geoip: %s", err);

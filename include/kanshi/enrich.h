@@ -35,6 +35,16 @@ int enrich_open(struct enricher **out, const char *country_path, const char *asn
                 char *err, size_t errlen);
 void enrich_close(struct enricher *e);
 
+/*
+ * The databases a rules bundle carries: the *.mmdb files of dir, an ASN
+ * database (its metadata's database_type names ASN) replacing asn_path and
+ * any other (country, city) replacing country_path; either path may be
+ * NULL.  *out is NULL when there is nothing to open.  Two databases of one
+ * kind in dir, or one that does not open, is an error as in enrich_open().
+ */
+int enrich_open_dir(struct enricher **out, const char *dir, const char *country_path,
+                    const char *asn_path, char *err, size_t errlen);
+
 /* Looks up one address.  Fills *g (zeroed first).  Returns 0, or a negative
  * value when a database reported an error for this lookup (counted; *g then
  * holds what was found). */

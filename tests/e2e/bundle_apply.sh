@@ -330,5 +330,48 @@ if grep -q "refused (rollback)" "$tmp/err" && [ -f "$d/in/04-again.bundle.reject
 else
     bad "rollback-after-restart"
 fi
+
+# GeoIP databases carried by a bundle replace the config's (none here) while
+# it runs: applied at the start of a capture file, then loaded again at the
+# next start from the store.
+shared=${KANSHI_SHARED:-../shared}
+gc="$shared/data/geoip/GeoLite2-Country-Test.mmdb" ga="$shared/data/geoip/GeoLite2-ASN-Test.mmdb"
+if [ -r "$gc" ] && [ -r "$ga" ]; then
+    python3 - "$tmp/geo.pcap" <<'PY'
+import struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+with open(sys.argv[1], "wb") as out:
+    out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i in range(3):
+        payload = b"MARKA geo %d" % i
+        udp = struct.pack("!HHHH", 20100, 5353, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                         bytes([2, 125, 160, 216]), bytes([1, 128, 0, 1]))
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        f = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + udp
+        out.write(struct.pack("<IIII", 1700000100 + i, 0, len(f), len(f)) + f)
+PY
+    if mkbundle "$tmp/rel.key" 10 "$d/b10.bundle" --geoip "$gc" --geoip "$ga"; then
+        drop "$d/b10.bundle" 10-geo.bundle
+        "$sensor" -c "$d/sensor.yaml" -r "$tmp/geo.pcap" --eve "$tmp/geo.json" 2>"$tmp/err"
+        "$sensor" -c "$d/sensor.yaml" -r "$tmp/geo.pcap" --eve "$tmp/geo2.json" 2>>"$tmp/err"
+        g1=$(grep -c '"ruleset_version":"bundle-10","src_geo":{"country":"GB"},"dest_geo":{"asn":1221,' "$tmp/geo.json")
+        g2=$(grep -c '"ruleset_version":"bundle-10","src_geo":{"country":"GB"},"dest_geo":{"asn":1221,' "$tmp/geo2.json")
+        if grep -q "bundle: version 10 applied" "$tmp/err" && [ "$g1" = 3 ] && [ "$g2" = 3 ]; then
+            ok "bundle 10's GeoIP databases enrich its alerts (GB, AS1221), applied and after a restart"
+        else
+            head -c 800 "$tmp/geo.json" >>"$tmp/err"
+            bad "bundle-geoip (alerts enriched: $g1 applied, $g2 restarted, of 3)"
+        fi
+    else
+        bad "make bundle 10 with GeoIP"
+    fi
+else
+    skip=$((skip + 1))
+    echo "skip bundle-geoip: $shared/data/geoip not found"
+fi
 [ "$fail" -eq 0 ] && rm -rf "$d/store" "$d/in.pcap"
 summary

@@ -7,7 +7,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "kanshi/enrich.h"
 #include "kanshi/kanshi.h"
@@ -392,6 +394,63 @@ TEST(test_threads)
     enrich_close(e);
 }
 
+/* A bundle's directory: its *.mmdb sorted by kind; none leaves the given
+ * paths; two of one kind, or one that does not open, is refused. */
+TEST(test_open_dir)
+{
+    char dir[] = "/tmp/kanshi-enrich-XXXXXX", link[4200], src[4096];
+    struct enricher *e = NULL;
+    struct geo_info g;
+    struct kanshi_addr a;
+
+    if (db("GeoLite2-Country-Test.mmdb") == NULL)
+        SKIP("../shared/data/geoip absent");
+    CHECK(mkdtemp(dir) != NULL);
+    /* nothing there, nothing given: no enricher */
+    CHECK_INT(enrich_open_dir(&e, dir, NULL, NULL, err, sizeof(err)), 0);
+    CHECK(e == NULL);
+    snprintf(src, sizeof(src), "%s", db("GeoLite2-ASN-Test.mmdb"));
+    snprintf(link, sizeof(link), "%s/zz-asn.mmdb", dir);
+    CHECK_INT(symlink(src, link), 0);
+    snprintf(src, sizeof(src), "%s", db("GeoLite2-Country-Test.mmdb"));
+    snprintf(link, sizeof(link), "%s/aa-country.mmdb", dir);
+    CHECK_INT(symlink(src, link), 0);
+    CHECK_INT(enrich_open_dir(&e, dir, NULL, NULL, err, sizeof(err)), 0);
+    CHECK(e != NULL);
+    a = addr("2.125.160.216");
+    CHECK_INT(enrich_lookup(e, &a, &g), 0);
+    CHECK_STR(g.country, "GB");
+    a = addr("1.128.0.0");
+    CHECK_INT(enrich_lookup(e, &a, &g), 0);
+    CHECK_INT(g.asn, 1221);
+    enrich_close(e);
+    e = NULL;
+    /* a second country (city) database */
+    snprintf(src, sizeof(src), "%s", db("GeoLite2-City-Test.mmdb"));
+    snprintf(link, sizeof(link), "%s/bb-city.mmdb", dir);
+    CHECK_INT(symlink(src, link), 0);
+    CHECK(enrich_open_dir(&e, dir, NULL, NULL, err, sizeof(err)) != 0);
+    CHECK(e == NULL);
+    CHECK(strstr(err, "bb-city.mmdb: a second country database") != NULL);
+    CHECK_INT(unlink(link), 0);
+    /* one that does not open */
+    snprintf(link, sizeof(link), "%s/broken.mmdb", dir);
+    FILE *f = fopen(link, "w");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        fputs("not a database", f);
+        fclose(f);
+    }
+    CHECK_INT(enrich_open_dir(&e, dir, NULL, NULL, err, sizeof(err)), KANSHI_EMMDB);
+    CHECK(strstr(err, "broken.mmdb") != NULL);
+    unlink(link);
+    snprintf(link, sizeof(link), "%s/zz-asn.mmdb", dir);
+    unlink(link);
+    snprintf(link, sizeof(link), "%s/aa-country.mmdb", dir);
+    unlink(link);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(test_known_answers);
@@ -405,5 +464,6 @@ int main(void)
     RUN(test_broken_data_record);
     RUN(test_record_in_separator);
     RUN(test_threads);
+    RUN(test_open_dir);
     return test_summary("enrich");
 }
