@@ -243,6 +243,7 @@ static void app_reverse(struct flow *f, struct app_flow *a)
     a->off[0] = a->off[1];
     a->off[1] = off;
     a->probe_done = flow_dir_bits_swap(a->probe_done);
+    a->pd_pending = flow_dir_bits_swap(a->pd_pending);
     n = a->dir_proto[0];
     a->dir_proto[0] = a->dir_proto[1];
     a->dir_proto[1] = n;
@@ -279,6 +280,7 @@ static int app_probe_dir(struct app_layer *al, struct flow *f, struct app_flow *
         r = APP_PROTO_FAILED;
     }
     a->probe_done |= (uint8_t)(1u << dir);
+    a->pd_pending |= (uint8_t)(1u << dir);
     a->dir_proto[dir] = (uint8_t)r;
     if (r != APP_PROTO_FAILED && r != APP_PROTO_UNKNOWN && a->proto == APP_PROTO_UNKNOWN) {
         a->proto = (uint8_t)r;
@@ -364,6 +366,17 @@ int app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *
     return reversed;
 }
 
+void app_layer_pd_flag(struct flow *f, struct packet *p)
+{
+    struct app_flow *a = f != NULL ? f->app : NULL;
+    uint8_t bit = (uint8_t)(1u << (p->dir & 1));
+
+    if (a != NULL && (a->pd_pending & bit)) {
+        a->pd_pending &= (uint8_t)~bit;
+        p->flags |= PKT_PROTO_DETECT_DONE;
+    }
+}
+
 void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p)
 {
     struct app_flow *a = f->app;
@@ -379,6 +392,7 @@ void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p)
         a->dir_proto[dir] = (uint8_t)(r == APP_PROBE_NEED_MORE ? APP_PROTO_FAILED : r);
         if (r == APP_PROTO_DNS) {
             a->proto = APP_PROTO_DNS;
+            a->pd_pending |= (uint8_t)(1u << dir);
             al->stats.flows[APP_PROTO_DNS]++;
             if (!app_parser_init(al, a)) {
                 a->proto = APP_PROTO_FAILED;
@@ -386,6 +400,7 @@ void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p)
             }
         } else {
             a->probe_done |= (uint8_t)(1u << dir);
+            a->pd_pending |= (uint8_t)(1u << dir);
             if (a->probe_done == 3) {
                 a->proto = APP_PROTO_FAILED;
                 al->stats.flows[APP_PROTO_FAILED]++;

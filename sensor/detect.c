@@ -123,6 +123,31 @@ static uint8_t detect_inspect_mode(const struct rule *r)
 }
 
 /*
+ * Suricata's protocol-detection-only rules: nothing but app-layer-protocol
+ * tests (at least one) on a non-application header protocol, besides
+ * flowbits that only set, flow options and addresses.  They are inspected
+ * only on the packet where a direction's protocol detection ended, so they
+ * alert once per direction, not on every packet of the flow.
+ */
+static bool detect_pdonly_rule(const struct rule *r)
+{
+    const uint32_t flow_ok = RULE_FLOW_ESTABLISHED | RULE_FLOW_NOT_ESTABLISHED |
+                             RULE_FLOW_STATELESS | RULE_FLOW_TOSERVER | RULE_FLOW_TOCLIENT;
+
+    if (r->app_proto != 0 || r->nmatches != 0 || r->buffers != 0 || r->absent != 0 ||
+        r->napp_tests == 0 || (r->has & ~(uint32_t)RULE_HAS_FLOW) != 0 ||
+        (r->flow & ~flow_ok) != 0 || r->nflowints != 0)
+        return false;
+    for (size_t i = 0; i < r->napp_tests; i++)
+        if (r->app_tests[i].kind != APPT_PROTO)
+            return false;
+    for (size_t i = 0; i < r->nflowbits; i++)
+        if (r->flowbits[i].cmd != FLOWBIT_SET)
+            return false;
+    return true;
+}
+
+/*
  * Suricata's IP-only rules: nothing but protocol and addresses (ports any,
  * no payload, no header or flow test; flowbits only tested).  Suricata runs
  * them on the first packet of each flow direction only, so they alert at
@@ -290,7 +315,8 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
         goto fail;
     for (size_t i = 0; i < rs->nrules; i++)
         de->inspect[i] = (uint8_t)(detect_inspect_mode(rs->rules[i]) |
-                                   (detect_iponly_rule(rs->rules[i]) ? INSPECT_IPONLY : 0));
+                                   (detect_iponly_rule(rs->rules[i]) ? INSPECT_IPONLY : 0) |
+                                   (detect_pdonly_rule(rs->rules[i]) ? INSPECT_PDONLY : 0));
     ipo = kanshi_calloc(rs->nrules + 1, sizeof(*ipo));
     if (ipo == NULL)
         goto fail;
@@ -516,6 +542,8 @@ static bool detect_rule_inspect(struct detect_thread *dt, const struct detect_en
     /* stream-only rules (flow:only_stream, tcp-stream) never see a packet
      * that cannot have a stream: UDP, ICMP, other protocols */
     if (mode == INSPECT_STREAM_ONLY && !(p->flags & PKT_TCP))
+        return false;
+    if ((de->inspect[rid] & INSPECT_PDONLY) && !(p->flags & PKT_PROTO_DETECT_DONE))
         return false;
     /* as Suricata: packet rules skip the flow-end pseudo packets */
     if (mode == INSPECT_PACKET && (p->flags & PKT_PSEUDO))

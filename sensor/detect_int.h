@@ -48,6 +48,7 @@ enum {
     INSPECT_STREAM_ONLY, /* the stream only */
     INSPECT_MODE = 0x0f,
     INSPECT_IPONLY = 0x10, /* an IP-only rule: once per flow direction */
+    INSPECT_PDONLY = 0x20, /* protocol-detection only: on PKT_PROTO_DETECT_DONE packets */
 };
 
 struct detect_engine {

@@ -334,6 +334,7 @@ static void worker_tcp(struct worker *w, struct packet *p, detect_alert_fn fn, v
             d = p->dir;
         }
     }
+    app_layer_pd_flag(f, p);
     stream_view(f->tcp, d, &v);
     limit = v.acked < v.end ? v.acked : v.end;
     if (limit > v.inspected &&
@@ -369,6 +370,7 @@ static void worker_inspect(struct worker *w, struct packet *p, detect_alert_fn f
         worker_tcp(w, p, fn, arg);
     } else if ((p->flags & PKT_UDP) && p->flow != NULL) {
         app_layer_udp(w->app, p->flow, p);
+        app_layer_pd_flag(p->flow, p);
         detect_packet(w->dt, w->de, p, fn, arg);
         detect_app_packet(w->dt, w->de, p, NULL, 0, false, fn, arg);
     } else {

@@ -45,6 +45,8 @@ void app_layer_config_default(struct app_layer_config *c);
 struct app_flow {
     uint8_t proto;       /* enum app_proto: APP_PROTO_UNKNOWN while probing */
     uint8_t probe_done;  /* bit per direction whose probing ended */
+    uint8_t pd_pending;  /* of those, bits whose next packet in that direction has not
+                            been flagged PKT_PROTO_DETECT_DONE yet (app_layer_pd_flag) */
     uint8_t dir_proto[2]; /* what each direction's own first bytes said (enum app_proto) */
     uint8_t gave_up;     /* bit per direction whose parser stopped (not the protocol) */
     uint64_t off[2];     /* TCP: stream offset fed to the parser, per direction */
@@ -95,6 +97,11 @@ int app_layer_tcp(struct app_layer *al, struct flow *f, int dir, const uint8_t *
                   uint64_t base, uint64_t end, bool gap, bool eof);
 /* A UDP datagram of f (p->flow == f). */
 void app_layer_udp(struct app_layer *al, struct flow *f, const struct packet *p);
+/* Sets PKT_PROTO_DETECT_DONE on p when protocol detection ended for p's
+ * direction since that direction's last packet (Suricata's
+ * PKT_PROTO_DETECT_TS/TC_DONE: the packet protocol-detection-only rules
+ * are inspected on).  After app_layer_tcp/app_layer_udp, before detection. */
+void app_layer_pd_flag(struct flow *f, struct packet *p);
 /* Frees f's state (the flow ends). */
 void app_layer_flow_free(struct app_layer *al, struct flow *f);
 

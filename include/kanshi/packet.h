@@ -38,6 +38,8 @@ enum {
     PKT_IP_CSUM_BAD = 1u << 11,
     PKT_TUNNEL = 1u << 12, /* carries a tunnel: tunnel_* describe the inner packet */
     PKT_PSEUDO = 1u << 13, /* made by the worker at a flow's end, not captured */
+    PKT_PROTO_DETECT_DONE = 1u << 14, /* protocol detection ended for its direction
+                                         (app_layer_pd_flag) */
 };
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */

@@ -142,6 +142,20 @@ case_run http-from-ack http-when "1:6" <<'EOF'
 tcp 10.0.0.5:40010 > 192.0.2.80:80 "GET /a HTTP/1.1\r\nHost: a\r\n\r\n" server:"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 EOF
 
+# --- protocol-detection-only rules: once per direction -----------------------
+# Nothing but app-layer-protocol (Suricata's PD-only rules): inspected on the
+# packet of each direction after its protocol became known (the client's
+# ACK of the response, the server's FIN), not on every packet; with a
+# header test (flags:A) a rule is a packet rule again.
+cat >"$tmp/pd-only.rules" <<'R'
+alert tcp any any -> any any (msg:"pd only"; app-layer-protocol:http; sid:1;)
+alert tcp any any -> any any (msg:"pd only to server"; flow:to_server; app-layer-protocol:http; sid:2;)
+alert tcp any any -> any any (msg:"packet rule"; app-layer-protocol:http; flags:A; sid:3;)
+R
+case_run pd-only pd-only "1:2 2:1 3:3" <<'EOF'
+tcp 10.0.0.5:40011 > 192.0.2.80:80 "GET /a HTTP/1.1\r\nHost: a\r\n\r\n" server:"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+EOF
+
 # --- detection by content: HTTP on an odd port, not-HTTP on 80 ---------------
 cat >"$tmp/http-detect.rules" <<'R'
 alert http any any -> any any (msg:"any http"; http.method; content:"GET"; sid:1;)
