@@ -137,7 +137,9 @@ static void key_of(struct th_key *k, const struct rule *r, enum rule_th_track tr
 
 static uint64_t key_hash(const struct th_key *k)
 {
-    uint64_t h = (uint64_t)(uintptr_t)k->rule * UINT64_C(0x9E3779B97F4A7C15);
+    /* by the rule's place, not its address: the same traffic makes the same
+     * table whatever the allocator did (replays give the same alerts) */
+    uint64_t h = ((uint64_t)k->rule->idx + 1) * UINT64_C(0x9E3779B97F4A7C15);
     const uint8_t *bytes[2] = {k->a, k->b};
 
     h ^= (uint64_t)k->track << 8 | k->family;
