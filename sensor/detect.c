@@ -389,6 +389,15 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
             snprintf(err, errlen, "starting the pcre compiler thread: %s", strerror(-rc));
         goto fail;
     }
+    {
+        struct detect_pcre_stats ps;
+        detect_pcre_stats(de->pcre, &ps);
+        de->info.pcres = ps.pcres;
+        de->info.pcre_hs = ps.candidates;
+        de->info.pcre_position = ps.position;
+        de->info.pcre_flags = ps.flags;
+        de->info.pcre_syntax = ps.syntax;
+    }
     free(ipo);
     for (int g = 0; g < GRP_COUNT; g++)
         free(fps[g]);
