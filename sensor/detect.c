@@ -394,7 +394,6 @@ int detect_engine_create_opts(struct detect_engine **out, const struct ruleset *
         detect_pcre_stats(de->pcre, &ps);
         de->info.pcres = ps.pcres;
         de->info.pcre_hs = ps.candidates;
-        de->info.pcre_position = ps.position;
         de->info.pcre_flags = ps.flags;
         de->info.pcre_syntax = ps.syntax;
     }

@@ -196,11 +196,11 @@ static int inspect_pcre(struct eval *e, size_t idx, int64_t prev)
     if (base > e->len)
         base = e->len;
     if (e->buf != NULL) {
-        /* Hyperscan, when it answers this pcre (only ever one whose match
-         * position nothing uses), over exactly the subject PCRE2 would
-         * get.  Its "no match" is final: the regex matches nowhere.  Its
-         * "match" is confirmed by PCRE2 below, which may still say no
-         * under Suricata's match limits: the answer is always PCRE2's. */
+        /* Hyperscan, when it has this pcre, over exactly the subject
+         * PCRE2 would get.  Its "no match" is final: the regex matches
+         * nowhere, from any start.  Its "match" goes to PCRE2 below, which
+         * confirms it under Suricata's match limits and gives the position
+         * later tests read: the answer is always PCRE2's. */
         hs_scratch_t **hsc;
         struct detect_pcre *dp = detect_rule_ctx_pcre_hs(e->ctx, &hsc);
         int hs = dp == NULL ? -1

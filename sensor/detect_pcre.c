@@ -60,46 +60,6 @@ struct detect_pcre {
 
 /* ---- routing ----------------------------------------------------------- */
 
-/*
- * True when nothing after matches[k] uses the cursor its match leaves.  The
- * cursor flows through the later tests of the same buffer (detect_payload.c)
- * until one sets a new one without reading it: a non-negated content or
- * pcre, or a byte_jump/extract/math, that is not relative.  Tests between
- * (absolute isdataat, byte_test, bsize, negated contents and pcres) pass it
- * on, so a relative test after them still reads it.
- */
-static bool dp_position_free(const struct rule *r, size_t k)
-{
-    const struct rule_match *m = &r->matches[k];
-
-    if (m->u.pcre.flags & PCRE_NEGATED)
-        return true; /* a negated pcre passes on the cursor it was given */
-    for (size_t j = k + 1; j < r->nmatches; j++) {
-        const struct rule_match *n = &r->matches[j];
-        if (n->buffer != m->buffer)
-            continue;
-        if (rule_match_is_relative(n))
-            return false;
-        switch (n->kind) {
-        case RULE_MATCH_CONTENT:
-            if (!(n->u.content.flags & CONTENT_NEGATED))
-                return true;
-            break;
-        case RULE_MATCH_PCRE:
-            if (!(n->u.pcre.flags & PCRE_NEGATED))
-                return true;
-            break;
-        case RULE_MATCH_BYTE_JUMP:
-        case RULE_MATCH_BYTE_EXTRACT:
-        case RULE_MATCH_BYTE_MATH:
-            return true;
-        default:
-            break;
-        }
-    }
-    return true;
-}
-
 /* Escapes after '\' that Hyperscan lacks or reads differently, or whose
  * meaning changed between PCRE2 versions: Unicode properties, \X \R \N \K
  * \G, back references (numbered, \g, \k). */
@@ -143,8 +103,6 @@ enum detect_pcre_route detect_pcre_route(const struct rule *r, size_t k, char *e
 
     if (m->kind != RULE_MATCH_PCRE || pc->code == NULL || src == NULL)
         return DPCRE_SYNTAX;
-    if (!dp_position_free(r, k))
-        return DPCRE_POSITION;
     /* The regex as rule_kw_pcre() gave it to PCRE2: "/re/flags", quoted or
      * not, up to the last slash. */
     n = strlen(src);
@@ -318,9 +276,6 @@ int detect_pcre_create(struct detect_pcre **out, struct rule *const *rules, size
             atomic_init(&e->db, NULL);
             dp->st.pcres++;
             switch (route) {
-            case DPCRE_POSITION:
-                dp->st.position++;
-                continue;
             case DPCRE_FLAGS:
                 dp->st.flags++;
                 continue;

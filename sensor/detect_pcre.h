@@ -2,9 +2,8 @@
  * detect_pcre.h — pcre keywords answered by Hyperscan where it gives
  * exactly PCRE2's answer.
  *
- * A pcre can go to Hyperscan when only its yes/no matters (it is negated,
- * or no later test of its buffer uses the position it leaves) and its
- * pattern means the same to both libraries: the i, s, m, x and G flags
+ * A pcre goes through Hyperscan first when its pattern means the same to
+ * both libraries: the i, s, m, x and G flags
  * only (A, E with a '$', UTF and unknown options stay on PCRE2), printable
  * ASCII only, none of the constructs whose meaning differs or depends on
  * the PCRE2 version (\p, \P, \X, \R, \N, \K, \G, back references, "{,n}",
@@ -54,7 +53,6 @@ struct detect_pcre;
 /* Where one pcre goes (detect_pcre_route()). */
 enum detect_pcre_route {
     DPCRE_HS,       /* Hyperscan can answer it (when it compiles) */
-    DPCRE_POSITION, /* PCRE2: a later test of its buffer is relative to it */
     DPCRE_FLAGS,    /* PCRE2: a flag Hyperscan can't mirror (A, E with '$', UTF, ...) */
     DPCRE_SYNTAX,   /* PCRE2: a construct that differs, non-printable bytes, back
                        references, or a pattern that can match empty */
@@ -67,8 +65,7 @@ enum detect_pcre_mode {
 
 struct detect_pcre_stats {
     size_t pcres;      /* pcre keywords in the ruleset */
-    size_t position;   /* kept on PCRE2, by route */
-    size_t flags;
+    size_t flags;      /* kept on PCRE2 alone, by route */
     size_t syntax;
     size_t candidates; /* DPCRE_HS: for Hyperscan */
     size_t compiled;   /* of those, databases made so far */

@@ -266,8 +266,8 @@ static int cmd_stats(struct sig *s, char **paths, size_t n)
            di->iponly, di->iponly_bytes);
     printf("application layer:   %zu (inspected on parsed protocol buffers)\n", di->app_rules);
     printf("pcre:                %zu (%zu through Hyperscan first, compiled on first use; "
-           "PCRE2 alone: %zu use the match position, %zu flags, %zu syntax)\n",
-           di->pcres, di->pcre_hs, di->pcre_position, di->pcre_flags, di->pcre_syntax);
+           "PCRE2 alone: %zu for their flags, %zu for their syntax)\n",
+           di->pcres, di->pcre_hs, di->pcre_flags, di->pcre_syntax);
     printf("database bytes:      %zu\n", di->db_bytes);
     printf("rule parse time:     %.3f s\n", (double)s->parse_usec / 1e6);
     printf("compile time:        %.3f s\n", (double)di->compile_usec / 1e6);

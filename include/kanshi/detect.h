@@ -38,9 +38,9 @@ struct detect_info {
                               the packet path (see detect_app_rule()) */
     size_t db_bytes;       /* Hyperscan database bytes, all groups */
     size_t databases;      /* Hyperscan databases: compiled, from the cache or precompiled */
-    /* pcre keywords: those Hyperscan answers first (compiled on first use,
+    /* pcre keywords: those Hyperscan scans first (compiled on first use,
      * detect_pcre.h) and why the others are PCRE2's alone */
-    size_t pcres, pcre_hs, pcre_position, pcre_flags, pcre_syntax;
+    size_t pcres, pcre_hs, pcre_flags, pcre_syntax;
     uint64_t compile_usec; /* time spent building the engine, all of it */
     uint64_t db_usec;      /* of that, compiling or loading the Hyperscan databases */
 
