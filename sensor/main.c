@@ -944,12 +944,13 @@ static void print_stats(struct sensor *s)
         fprintf(stderr,
                 "  uplink:   %s  connects %llu  disconnects %llu  handshake failures %llu"
                 "  batches %llu  alerts sent %llu  resends %llu  acked seq %llu"
-                "  renumbered %llu\n",
+                "  renumbered %llu  bundle chunks %llu  bundle results %llu\n",
                 us.connected ? "connected" : "not connected", (unsigned long long)us.connects,
                 (unsigned long long)us.disconnects, (unsigned long long)us.auth_failures,
                 (unsigned long long)us.batches_sent, (unsigned long long)us.alerts_sent,
                 (unsigned long long)us.resends, (unsigned long long)us.acked_seq,
-                (unsigned long long)us.renumbered);
+                (unsigned long long)us.renumbered, (unsigned long long)us.bundle_chunks,
+                (unsigned long long)us.bundle_results);
     }
 }
 
