@@ -1044,6 +1044,31 @@ static int sensor_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
  * reported and skipped, as at start-up.  A refused reload is logged and
  * counted, and the sensor keeps its rules.
  */
+/* Drops what the loader built (rules, engine, detection thread, GeoIP). */
+static void reload_discard(struct reload *r)
+{
+    enrich_close(r->enr);
+    detect_thread_destroy(r->dt);
+    detect_engine_destroy(r->de);
+    ruleset_destroy(r->rs);
+    r->enr = NULL;
+    r->enr_set = false;
+    r->dt = NULL;
+    r->de = NULL;
+    r->rs = NULL;
+}
+
+/* Frees what a reload replaced. */
+static void reload_free_old(struct reload *r)
+{
+    detect_engine_destroy(r->old_de);
+    ruleset_destroy(r->old_rs);
+    enrich_close(r->old_enr);
+    r->old_de = NULL;
+    r->old_rs = NULL;
+    r->old_enr = NULL;
+}
+
 /*
  * The loader's work for the rules at path (NULL: -S and rule-files): the
  * ruleset, the engine and the worker's detection thread in r->rs, r->de,
@@ -1095,15 +1120,7 @@ static int reload_build(struct sensor *s, const char *path, bool bundle, bool st
             r->enr_set = true;
     }
     if (rc != 0) {
-        enrich_close(r->enr);
-        r->enr = NULL;
-        r->enr_set = false;
-        detect_thread_destroy(r->dt);
-        detect_engine_destroy(r->de);
-        ruleset_destroy(r->rs);
-        r->dt = NULL;
-        r->de = NULL;
-        r->rs = NULL;
+        reload_discard(r);
     }
     return rc;
 }
@@ -1138,12 +1155,7 @@ static void *reload_reap_main(void *arg)
 {
     struct reload *r = arg;
 
-    detect_engine_destroy(r->old_de);
-    ruleset_destroy(r->old_rs);
-    enrich_close(r->old_enr);
-    r->old_de = NULL;
-    r->old_rs = NULL;
-    r->old_enr = NULL;
+    reload_free_old(r);
     /* The loader's allocations live in its own malloc arena: give the freed
      * memory back, so the next reload starts from one ruleset. */
     malloc_trim(0);
@@ -1362,26 +1374,13 @@ static void reload_apply(struct sensor *s)
         if (sensor_thread_start(&r->thread, reload_reap_main, r) == 0) {
             r->job = RELOAD_REAP;
         } else {
-            detect_engine_destroy(r->old_de);
-            ruleset_destroy(r->old_rs);
-            enrich_close(r->old_enr);
-            r->old_de = NULL;
-            r->old_rs = NULL;
-            r->old_enr = NULL;
+            reload_free_old(r);
         }
         return;
     }
     if (r->rc == 0) { /* worker_set_engine failed */
         snprintf(r->err, sizeof(r->err), "detection thread: %s", kanshi_strerror(rc));
-        enrich_close(r->enr);
-        r->enr = NULL;
-        r->enr_set = false;
-        detect_thread_destroy(r->dt);
-        detect_engine_destroy(r->de);
-        ruleset_destroy(r->rs);
-        r->dt = NULL;
-        r->de = NULL;
-        r->rs = NULL;
+        reload_discard(r);
         if (r->bundle_file != NULL) {
             bundle_apply_abort(s->bstore, &r->staged);
             r->staged.refusal = BUNDLE_REFUSE_IO;
@@ -1434,15 +1433,7 @@ static void reload_end(struct sensor *s)
     if (r->job != RELOAD_NONE) {
         pthread_join(r->thread, NULL);
         if (r->job == RELOAD_LOAD) {
-            enrich_close(r->enr);
-            r->enr = NULL;
-            r->enr_set = false;
-            detect_thread_destroy(r->dt);
-            detect_engine_destroy(r->de);
-            ruleset_destroy(r->rs);
-            r->dt = NULL;
-            r->de = NULL;
-            r->rs = NULL;
+            reload_discard(r);
             /* A bundle not swapped in is not applied: its file stays in the
              * drop directory for the next start.  A refused one is done with. */
             if (r->bundle_file != NULL && r->rc == 0)

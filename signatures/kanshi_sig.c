@@ -893,8 +893,9 @@ static int precompile(struct sig *s, struct sig_files *fs, const char *targets, 
         fprintf(stderr, "kanshi-sig: out of memory\n");
         goto out;
     }
-    if (ruleset_load_path(rs, rdir) < 0 || ruleset_finalize(rs) != 0) {
-        fprintf(stderr, "kanshi-sig: bundle: --precompile: the bundled rules do not load\n");
+    if (ruleset_load_path(rs, rdir) < 0 || rs->nerrors > 0 || ruleset_finalize(rs) != 0) {
+        fprintf(stderr, "kanshi-sig: bundle: --precompile: the bundled rules do not load as "
+                        "a sensor loads them\n");
         goto out;
     }
     for (t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
